@@ -1,0 +1,137 @@
+package io.tcphardening.agent;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.instrument.Instrumentation;
+import java.lang.instrument.UnmodifiableClassException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The path from the JVM to the socket, in order: settings, log, JDK access, hardener, bridge, transformer. Started
+ * by {@code io.tcphardening.boot.AgentEntry} inside the agent's own class loader.
+ *
+ * <p>Rules: an operator's configuration mistake stops the JVM's start with one line and exit status 2 (never at
+ * attach, where the JVM is already serving); any other failure leaves the application running without the agent and
+ * says so; starting twice updates the settings of the running agent instead of installing a second one.
+ */
+public final class Agent {
+
+    static final int CONFIG_ERROR_STATUS = 2;
+
+    private static final Object LOCK = new Object();
+    private static SocketHardener running;
+    private static HardeningLog runningLog;
+
+    private Agent() {
+        // no instances
+    }
+
+    /** Called by {@code AgentEntry.premain} ({@code live} false) and {@code agentmain} ({@code live} true). */
+    public static void start(String args, Instrumentation inst, boolean live, Path jar) {
+        Settings settings;
+        try {
+            settings = SettingsLoader.load(args, systemProperties(), System.getenv(), jar.getParent());
+            checkLogFile(settings);
+        } catch (ConfigException e) {
+            System.err.println("tcp-hardening-agent: configuration error, "
+                    + (live ? "the running agent keeps its settings: " : "the application was not started: ")
+                    + e.getMessage());
+            if (!live) {
+                System.exit(CONFIG_ERROR_STATUS);
+            }
+            return;
+        }
+        synchronized (LOCK) {
+            if (running != null) {
+                running.update(settings);
+                runningLog.warn("settings replaced for new connections: " + settings.describe());
+                return;
+            }
+            if (!System.getProperty("os.name", "").startsWith("Linux")) {
+                System.err.println("tcp-hardening-agent: NOT ACTIVE: it supports Linux only, this is "
+                        + System.getProperty("os.name"));
+                return;
+            }
+            HardeningLog log = HardeningLog.start(settings);
+            try {
+                running = install(settings, inst, log);
+                runningLog = log;
+                log.info("tcp-hardening-agent " + version() + " active on JDK " + Runtime.version() + " (pid "
+                        + ProcessHandle.current().pid() + "): " + settings.describe());
+            } catch (Throwable t) {
+                log.error("NOT ACTIVE, the application runs without it: " + t);
+                System.err.println("tcp-hardening-agent: NOT ACTIVE, the application runs without it: " + t);
+            }
+        }
+    }
+
+    /** Called by {@code AgentEntry.main}: {@code java -jar tcp-hardening-agent.jar ...}; returns the exit status. */
+    public static int main(String[] args) {
+        return Cli.run(args, System.out, System.err);
+    }
+
+    private static SocketHardener install(Settings settings, Instrumentation inst, HardeningLog log)
+            throws Exception {
+        JdkInternals jdk = JdkInternals.open(inst);
+        SocketHardener hardener = new SocketHardener(settings, new NativeSocketOptions(jdk), jdk, log);
+        Hooks.install(hardener, log);
+        BridgeInjector.inject(jdk, Hooks.events(), Hooks.options());
+        // Register first, then retransform what is loaded already: a target may load in between.
+        inst.addTransformer(new SocketTransformer(log), true);
+        retransformLoaded(inst);
+        return hardener;
+    }
+
+    private static void retransformLoaded(Instrumentation inst) throws UnmodifiableClassException {
+        List<Class<?>> loaded = new ArrayList<>();
+        for (Class<?> c : inst.getAllLoadedClasses()) {
+            if (c.getClassLoader() == null && SocketTransformer.TARGETS.containsKey(c.getName().replace('.', '/'))) {
+                loaded.add(c);
+            }
+        }
+        if (!loaded.isEmpty()) {
+            inst.retransformClasses(loaded.toArray(new Class<?>[0]));
+        }
+    }
+
+    /** Creates the log file now, so that a path the JVM cannot write is an operator's error at start. */
+    private static void checkLogFile(Settings settings) throws ConfigException {
+        Path file = settings.logFile();
+        if (file == null) {
+            return;
+        }
+        try {
+            Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND).close();
+        } catch (IOException | SecurityException e) {
+            throw new ConfigException("log.file " + file + " cannot be written: " + e);
+        }
+    }
+
+    static Map<String, String> systemProperties() {
+        Map<String, String> properties = new HashMap<>();
+        Properties system = System.getProperties();
+        for (String name : system.stringPropertyNames()) {
+            properties.put(name, system.getProperty(name));
+        }
+        return properties;
+    }
+
+    static String version() {
+        try (InputStream in = Agent.class.getResourceAsStream("version.properties")) {
+            Properties properties = new Properties();
+            if (in != null) {
+                properties.load(in);
+            }
+            return properties.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}

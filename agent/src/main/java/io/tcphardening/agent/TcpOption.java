@@ -1,0 +1,82 @@
+package io.tcphardening.agent;
+
+/**
+ * The five socket options the agent manages: their configuration key, their Linux level and number, their unit and
+ * range, and the name the JDK gives them in {@code SocketOption.name()} (matched by name, so that the agent needs
+ * neither the {@code jdk.net} module nor a reference to Netty's option classes).
+ */
+enum TcpOption {
+    KEEPALIVE("keepalive", "SO_KEEPALIVE", 1, 9, Unit.BOOLEAN, 0, 1, "SO_KEEPALIVE"),
+    KEEPIDLE("keepalive.idle", "TCP_KEEPIDLE", 6, 4, Unit.SECONDS, 1, 32767, "TCP_KEEPIDLE"),
+    KEEPINTVL("keepalive.interval", "TCP_KEEPINTVL", 6, 5, Unit.SECONDS, 1, 32767, "TCP_KEEPINTERVAL"),
+    KEEPCNT("keepalive.count", "TCP_KEEPCNT", 6, 6, Unit.COUNT, 1, 127, "TCP_KEEPCOUNT"),
+    USER_TIMEOUT("user_timeout", "TCP_USER_TIMEOUT", 6, 18, Unit.MILLISECONDS, 0, Integer.MAX_VALUE, null);
+
+    enum Unit { BOOLEAN, SECONDS, COUNT, MILLISECONDS }
+
+    /** The key in {@code agent.properties}. */
+    final String key;
+    /** The Linux name, used in log lines. */
+    final String linuxName;
+    /** {@code setsockopt} level: SOL_SOCKET (1) or IPPROTO_TCP (6). */
+    final int level;
+    final int number;
+    final Unit unit;
+    /** The kernel's range, in the kernel's unit. */
+    final int min;
+    final int max;
+    /** {@code SocketOption.name()} of the JDK's option, or null: the JDK has no API for TCP_USER_TIMEOUT. */
+    final String jdkName;
+
+    TcpOption(String key, String linuxName, int level, int number, Unit unit, int min, int max, String jdkName) {
+        this.key = key;
+        this.linuxName = linuxName;
+        this.level = level;
+        this.number = number;
+        this.unit = unit;
+        this.min = min;
+        this.max = max;
+        this.jdkName = jdkName;
+    }
+
+    static final TcpOption[] ALL = values();
+
+    /** A kernel value written the way an operator writes it in {@code agent.properties}. */
+    String format(int value) {
+        switch (unit) {
+            case BOOLEAN:
+                return value != 0 ? "true" : "false";
+            case SECONDS:
+                return value + "s";
+            case MILLISECONDS:
+                return value + "ms";
+            default:
+                return Integer.toString(value);
+        }
+    }
+
+    /** The kernel value as the JDK's {@code setOption} expects it: Boolean for SO_KEEPALIVE, else Integer. */
+    Object toJdkValue(int value) {
+        return unit == Unit.BOOLEAN ? Boolean.valueOf(value != 0) : Integer.valueOf(value);
+    }
+
+    /** The kernel value of a JDK option value, or {@code Integer.MIN_VALUE} if it is of no type the JDK accepts. */
+    int fromJdkValue(Object value) {
+        if (unit == Unit.BOOLEAN && value instanceof Boolean) {
+            return (Boolean) value ? 1 : 0;
+        }
+        if (unit != Unit.BOOLEAN && value instanceof Integer) {
+            return (Integer) value;
+        }
+        return Integer.MIN_VALUE;
+    }
+
+    static TcpOption byJdkName(String name) {
+        for (TcpOption option : ALL) {
+            if (name.equals(option.jdkName)) {
+                return option;
+            }
+        }
+        return null;
+    }
+}

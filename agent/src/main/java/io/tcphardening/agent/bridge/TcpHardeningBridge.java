@@ -1,0 +1,75 @@
+package io.tcphardening.agent.bridge;
+
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The template of the bridge between hooked code and the agent. It is never loaded from here: {@code BridgeInjector}
+ * renames it to {@code java.net.TcpHardeningBridge} and defines it inside {@code java.base}, where both the JDK's
+ * socket classes and any copy of Netty, in any class loader, can call it. So it may use JDK types only, and holds
+ * nothing but two method handles into the agent's own class loader.
+ *
+ * <p>Every method returns normally whatever happens behind it: the hooked code is the application's.
+ */
+public final class TcpHardeningBridge {
+
+    public static final int CREATED = 0;
+    public static final int CONNECTED = 1;
+    public static final int ACCEPTED = 2;
+
+    /** SocketOptions.SO_KEEPALIVE: the one option of ours that the legacy integer API can set. */
+    private static final int LEGACY_SO_KEEPALIVE = 0x0008;
+
+    private static volatile MethodHandle events;
+    private static volatile MethodHandle options;
+
+    private TcpHardeningBridge() {
+    }
+
+    /** Called by the agent through a private lookup; not visible to the application. */
+    static void install(MethodHandle eventHandler, MethodHandle optionHandler) {
+        events = eventHandler;
+        options = optionHandler;
+    }
+
+    /** A socket got its descriptor and is not connected yet: the time to set options before the handshake. */
+    public static void created(Object socket) {
+        event(socket, CREATED);
+    }
+
+    public static void connected(Object socket) {
+        event(socket, CONNECTED);
+    }
+
+    public static void accepted(Object socket) {
+        event(socket, ACCEPTED);
+    }
+
+    /** The application sets an option; returns the value to set instead. */
+    public static Object option(Object socket, Object name, Object value) {
+        MethodHandle handler = options;
+        if (handler == null) {
+            return value;
+        }
+        try {
+            return (Object) handler.invokeExact(socket, name, value);
+        } catch (Throwable t) {
+            return value;
+        }
+    }
+
+    /** The application sets an option through the integer-keyed {@code SocketImpl.setOption(int, Object)}. */
+    public static Object legacyOption(Object socket, int id, Object value) {
+        return id == LEGACY_SO_KEEPALIVE ? option(socket, "SO_KEEPALIVE", value) : value;
+    }
+
+    private static void event(Object socket, int event) {
+        MethodHandle handler = events;
+        if (handler != null) {
+            try {
+                handler.invokeExact(socket, event);
+            } catch (Throwable ignored) {
+                // the agent counts its own failures; nothing may reach the application
+            }
+        }
+    }
+}

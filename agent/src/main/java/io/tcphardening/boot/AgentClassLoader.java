@@ -1,0 +1,84 @@
+package io.tcphardening.boot;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.MalformedURLException;
+import java.net.URL;
+import java.nio.file.Path;
+import java.security.CodeSource;
+import java.security.ProtectionDomain;
+import java.security.cert.Certificate;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+
+/**
+ * Loads the agent and its relocated Byte Buddy and tinylog from {@code io/tcphardening/classes/} inside the agent jar,
+ * where class files are stored as {@code .classdata}. The application's class loader, which has the jar on its class
+ * path, therefore cannot load any of them, and the agent cannot see the application's classes: isolation both ways.
+ * The parent is the platform loader, so the agent sees the JDK's modules and nothing else.
+ */
+final class AgentClassLoader extends ClassLoader {
+
+    static final String PREFIX = "io/tcphardening/classes/";
+
+    private static AgentClassLoader instance;
+
+    static {
+        registerAsParallelCapable();
+    }
+
+    private final JarFile jar;
+    private final URL jarUrl;
+    private final ProtectionDomain domain;
+
+    private AgentClassLoader(Path jarPath) throws IOException {
+        super("tcp-hardening-agent", ClassLoader.getPlatformClassLoader());
+        this.jar = new JarFile(jarPath.toFile(), false);
+        this.jarUrl = jarPath.toUri().toURL();
+        this.domain = new ProtectionDomain(new CodeSource(jarUrl, (Certificate[]) null), null, this, null);
+    }
+
+    /** One loader per JVM, so that a second attach finds the running agent instead of starting a second one. */
+    static synchronized AgentClassLoader get(Path jarPath) throws IOException {
+        if (instance == null) {
+            instance = new AgentClassLoader(jarPath);
+        }
+        return instance;
+    }
+
+    @Override
+    protected Class<?> findClass(String name) throws ClassNotFoundException {
+        JarEntry entry = jar.getJarEntry(PREFIX + name.replace('.', '/') + ".classdata");
+        if (entry == null) {
+            throw new ClassNotFoundException(name);
+        }
+        try (InputStream in = jar.getInputStream(entry)) {
+            byte[] bytes = in.readAllBytes();
+            return defineClass(name, bytes, 0, bytes.length, domain);
+        } catch (IOException e) {
+            throw new ClassNotFoundException(name, e);
+        }
+    }
+
+    @Override
+    protected URL findResource(String name) {
+        String entryName = PREFIX + (name.endsWith(".class") ? name + "data" : name);
+        if (jar.getJarEntry(entryName) == null) {
+            return null;
+        }
+        try {
+            return new URL("jar:" + jarUrl + "!/" + entryName);
+        } catch (MalformedURLException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    protected Enumeration<URL> findResources(String name) {
+        URL url = findResource(name);
+        return url == null ? Collections.emptyEnumeration() : Collections.enumeration(Collections.singletonList(url));
+    }
+}
