@@ -63,8 +63,8 @@ public final class Agent {
             try {
                 running = install(settings, inst, log);
                 runningLog = log;
-                log.info("tcp-hardening-agent " + version() + " active on JDK " + Runtime.version() + " (pid "
-                        + ProcessHandle.current().pid() + "): " + settings.describe());
+                log.info("tcp-hardening-agent " + version() + " active on JDK "
+                        + System.getProperty("java.runtime.version") + ": " + settings.describe());
             } catch (Throwable t) {
                 log.error("NOT ACTIVE, the application runs without it: " + t);
                 System.err.println("tcp-hardening-agent: NOT ACTIVE, the application runs without it: " + t);
@@ -80,7 +80,7 @@ public final class Agent {
     private static SocketHardener install(Settings settings, Instrumentation inst, HardeningLog log)
             throws Exception {
         JdkInternals jdk = JdkInternals.open(inst);
-        SocketHardener hardener = new SocketHardener(settings, new NativeSocketOptions(jdk), jdk, log);
+        SocketHardener hardener = new SocketHardener(settings, new NativeSocketOptions(jdk), log);
         Hooks.install(hardener, log);
         BridgeInjector.inject(jdk, Hooks.events(), Hooks.options());
         // Register first, then retransform what is loaded already: a target may load in between.

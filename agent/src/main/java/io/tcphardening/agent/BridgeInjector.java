@@ -5,10 +5,6 @@ import java.io.InputStream;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
-import net.bytebuddy.jar.asm.ClassReader;
-import net.bytebuddy.jar.asm.ClassWriter;
-import net.bytebuddy.jar.asm.commons.ClassRemapper;
-import net.bytebuddy.jar.asm.commons.SimpleRemapper;
 
 /**
  * Defines the bridge inside {@code java.base}, in package {@code java.net}. There the JDK's socket classes can link to
@@ -20,7 +16,6 @@ final class BridgeInjector {
     /** The bridge's name once defined, as the hooked bytecode refers to it. */
     static final String BRIDGE = "java/net/TcpHardeningBridge";
 
-    private static final String TEMPLATE = "io/tcphardening/agent/bridge/TcpHardeningBridge";
 
     private BridgeInjector() {
         // no instances
@@ -33,7 +28,7 @@ final class BridgeInjector {
         try {
             bridge = Class.forName(BRIDGE.replace('/', '.'), false, null);
         } catch (ClassNotFoundException notYet) {
-            bridge = javaNet.defineClass(renamed(template()));
+            bridge = javaNet.defineClass(classFile());
         }
         MethodHandle install = javaNet.findStatic(bridge, "install",
                 MethodType.methodType(void.class, MethodHandle.class, MethodHandle.class));
@@ -46,19 +41,13 @@ final class BridgeInjector {
         }
     }
 
-    private static byte[] template() throws IOException {
-        try (InputStream in = BridgeInjector.class.getClassLoader().getResourceAsStream(TEMPLATE + ".class")) {
+    /** Compiled into {@code java.net} at build time, and stored where no class loader would define it. */
+    private static byte[] classFile() throws IOException {
+        try (InputStream in = BridgeInjector.class.getClassLoader().getResourceAsStream(BRIDGE + ".class")) {
             if (in == null) {
-                throw new IOException("the bridge template " + TEMPLATE + " is missing from the agent jar");
+                throw new IOException("the bridge " + BRIDGE + " is missing from the agent jar");
             }
             return in.readAllBytes();
         }
-    }
-
-    private static byte[] renamed(byte[] template) {
-        ClassReader reader = new ClassReader(template);
-        ClassWriter writer = new ClassWriter(0);
-        reader.accept(new ClassRemapper(writer, new SimpleRemapper(TEMPLATE, BRIDGE)), 0);
-        return writer.toByteArray();
     }
 }

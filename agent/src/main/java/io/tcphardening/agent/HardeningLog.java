@@ -7,15 +7,23 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.tinylog.Logger;
-import org.tinylog.configuration.Configuration;
-import org.tinylog.provider.ProviderRegistry;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import org.tinylog.Level;
+import org.tinylog.core.LogEntry;
+import org.tinylog.runtime.PreciseTimestamp;
+import org.tinylog.writers.ConsoleWriter;
+import org.tinylog.writers.FileWriter;
+import org.tinylog.writers.Writer;
 
 /**
  * The agent's one place that logs. Callers on the application's threads only put a line into a bounded queue; one
- * daemon thread, {@code tcp-hardening-log}, formats and writes it through the agent's own, relocated tinylog. So
- * tinylog's start-up (tens of milliseconds) stays off the application's start path, a slow disk never blocks a
- * connect, and the agent's file I/O never passes through its own socket hooks.
+ * daemon thread, {@code tcp-hardening-log}, formats and writes it through a writer of the agent's own, relocated
+ * tinylog. So a slow disk never blocks a connect, and the agent's file I/O never passes through its own socket hooks.
+ *
+ * <p>The writer is used directly, without tinylog's {@code Logger} facade: the facade's provider look-up and global
+ * {@code Configuration} cost about 90 ms of start-up in every JVM, and that configuration would read an application's
+ * {@code tinylog.properties}. A writer built here from a map reads nothing but that map.
  *
  * <p>When the queue is full, lines are dropped and counted, and the count is logged. Repeated failures are logged
  * once per reason and then summarised, so that a storm of failures cannot become a storm of log lines.
@@ -48,21 +56,30 @@ final class HardeningLog {
     private final AtomicLong dropped = new AtomicLong();
     private final Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
     private volatile LogLevel level;
-    private final Thread writer;
+    private final Thread thread;
 
     private HardeningLog(Settings settings) {
         this.level = settings.logLevel();
-        this.writer = new Thread(() -> run(settings), THREAD_NAME);
-        writer.setDaemon(true);
-        // tinylog finds its writers through ServiceLoader: on this thread, look in the agent's loader only.
-        writer.setContextClassLoader(HardeningLog.class.getClassLoader());
+        this.thread = new Thread(new Runnable() {
+            @Override
+            public void run() {
+                writeUntilClosed(settings);
+            }
+        }, THREAD_NAME);
+        thread.setDaemon(true);
+        thread.setContextClassLoader(HardeningLog.class.getClassLoader());
     }
 
     static HardeningLog start(Settings settings) {
         HardeningLog log = new HardeningLog(settings);
         if (settings.logLevel() != LogLevel.OFF) {
-            log.writer.start();
-            Runtime.getRuntime().addShutdownHook(new Thread(log::close, "tcp-hardening-log-flush"));
+            log.thread.start();
+            Runtime.getRuntime().addShutdownHook(new Thread(new Runnable() {
+                @Override
+                public void run() {
+                    log.close();
+                }
+            }, "tcp-hardening-log-flush"));
         }
         return log;
     }
@@ -121,8 +138,16 @@ final class HardeningLog {
 
     // ---- the log thread
 
-    private void run(Settings settings) {
-        configureTinylog(settings);
+    private void writeUntilClosed(Settings settings) {
+        Writer writer;
+        try {
+            writer = openWriter(settings);
+        } catch (Exception | LinkageError e) {
+            System.err.println("tcp-hardening-agent: cannot write its log, logging nothing: " + e);
+            queue.clear();
+            level = LogLevel.OFF;
+            return;
+        }
         Map<String, Long> reported = new HashMap<>();
         long reportedDrops = 0;
         long nextSummary = System.nanoTime() + SUMMARY_NANOS;
@@ -134,94 +159,106 @@ final class HardeningLog {
                 entry = null;
             }
             if (entry == END) {
-                summarise(reported, reportedDrops);
+                summarise(writer, reported, reportedDrops);
+                close(writer);
                 return;
             }
             if (entry != null) {
-                write(entry);
+                write(writer, entry.level, text(entry));
             }
             if (System.nanoTime() - nextSummary >= 0) {
                 nextSummary = System.nanoTime() + SUMMARY_NANOS;
-                reportedDrops = summarise(reported, reportedDrops);
+                reportedDrops = summarise(writer, reported, reportedDrops);
             }
         }
     }
 
-    private long summarise(Map<String, Long> reported, long reportedDrops) {
+    private long summarise(Writer writer, Map<String, Long> reported, long reportedDrops) {
         for (Map.Entry<String, AtomicLong> failure : failures.entrySet()) {
             long now = failure.getValue().get();
             long before = reported.getOrDefault(failure.getKey(), 1L);
             if (now > before) {
-                Logger.warn((now - before) + " more failures in the last minute: " + failure.getKey()
-                        + " (" + now + " in all)");
+                write(writer, LogLevel.WARN, (now - before) + " more failures since the last report: "
+                        + failure.getKey() + " (" + now + " in all)");
                 reported.put(failure.getKey(), now);
             }
         }
         long drops = dropped.get();
         if (drops > reportedDrops) {
-            Logger.warn((drops - reportedDrops) + " log lines dropped because the log could not keep up ("
-                    + drops + " in all)");
+            write(writer, LogLevel.WARN, (drops - reportedDrops) + " log lines dropped because the log could not keep"
+                    + " up (" + drops + " in all)");
         }
         return drops;
     }
 
-    private static void write(Entry entry) {
-        String text;
+    private static String text(Entry entry) {
         try {
-            text = entry.line instanceof Line ? ((Line) entry.line).text() : (String) entry.line;
+            return entry.line instanceof Line ? ((Line) entry.line).text() : (String) entry.line;
         } catch (RuntimeException e) {
-            text = "cannot format a log line: " + e;
-        }
-        switch (entry.level) {
-            case ERROR:
-                Logger.error(text);
-                break;
-            case WARN:
-                Logger.warn(text);
-                break;
-            case INFO:
-                Logger.info(text);
-                break;
-            case DEBUG:
-                Logger.debug(text);
-                break;
-            default:
-                Logger.trace(text);
+            return "cannot format a log line: " + e;
         }
     }
 
-    /**
-     * Configures tinylog in code before its first use, so that an application's {@code tinylog.properties} or
-     * {@code -Dtinylog.*} properties never change the agent's output.
-     */
-    private static void configureTinylog(Settings settings) {
-        Map<String, String> config = new HashMap<>();
-        config.put("autoshutdown", "false");
-        config.put("writingthread", "false");
-        config.put("level", "trace");
-        String format = "{date: yyyy-MM-dd HH:mm:ss.SSS} tcp-hardening {level}: {message}";
+    private static void write(Writer writer, LogLevel level, String text) {
+        String line = timestamp(System.currentTimeMillis()) + " tcp-hardening " + level.name() + ": " + text;
+        try {
+            writer.write(new LogEntry(new PreciseTimestamp(), Thread.currentThread(), null, null, null, null, -1,
+                    null, Level.valueOf(level.name()), line, null));
+        } catch (Exception e) {
+            System.err.println("tcp-hardening-agent: cannot write its log: " + e + "; the line was: " + line);
+        }
+    }
+
+    /** ISO 8601 in UTC, to the millisecond: unambiguous across a fleet, and cheap (no formatter, no time zone). */
+    static String timestamp(long epochMillis) {
+        LocalDateTime t = LocalDateTime.ofEpochSecond(Math.floorDiv(epochMillis, 1000L),
+                (int) Math.floorMod(epochMillis, 1000L) * 1_000_000, ZoneOffset.UTC);
+        StringBuilder text = new StringBuilder(24);
+        text.append(t.getYear()).append('-');
+        pad(text, t.getMonthValue(), 2).append('-');
+        pad(text, t.getDayOfMonth(), 2).append('T');
+        pad(text, t.getHour(), 2).append(':');
+        pad(text, t.getMinute(), 2).append(':');
+        pad(text, t.getSecond(), 2).append('.');
+        return pad(text, t.getNano() / 1_000_000, 3).append('Z').toString();
+    }
+
+    private static StringBuilder pad(StringBuilder text, int value, int digits) {
+        String number = Integer.toString(value);
+        for (int i = number.length(); i < digits; i++) {
+            text.append('0');
+        }
+        return text.append(number);
+    }
+
+    /** A tinylog writer that prints exactly the line it is given; nothing is read from tinylog's global config. */
+    private static Writer openWriter(Settings settings) throws Exception {
+        Map<String, String> properties = new HashMap<>();
+        properties.put("format", "{message}");
         if (settings.logFile() == null) {
-            config.put("writer", "console");
-            config.put("writer.stream", "err");
-        } else {
-            config.put("writer", "file");
-            config.put("writer.file", settings.logFile().toAbsolutePath().toString());
-            config.put("writer.append", "true");
-            config.put("writer.buffered", "false");
+            properties.put("stream", "err");
+            return new ConsoleWriter(properties);
         }
-        config.put("writer.format", format);
-        config.put("writer.level", "trace");
-        Configuration.replace(config);
+        properties.put("file", settings.logFile().toAbsolutePath().toString());
+        properties.put("append", "true");
+        properties.put("buffered", "false");
+        return new FileWriter(properties);
     }
 
-    /** At JVM exit: write what is queued, then let tinylog close its writer. */
+    private static void close(Writer writer) {
+        try {
+            writer.flush();
+            writer.close();
+        } catch (Exception ignored) {
+            // the JVM is exiting; nothing left to tell
+        }
+    }
+
+    /** At JVM exit: write what is queued, then close the writer. */
     private void close() {
         try {
             if (queue.offer(END, 100, TimeUnit.MILLISECONDS)) {
-                writer.join(TimeUnit.SECONDS.toMillis(2));
-            }
-            if (!writer.isAlive()) {
-                ProviderRegistry.getLoggingProvider().shutdown();
+                thread.join(TimeUnit.SECONDS.toMillis(2));
             }
         } catch (InterruptedException ignored) {
             Thread.currentThread().interrupt();

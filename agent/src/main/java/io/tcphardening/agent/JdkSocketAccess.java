@@ -1,9 +1,9 @@
 package io.tcphardening.agent;
 
 import java.io.FileDescriptor;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
+import java.lang.reflect.Field;
+import java.net.ProtocolFamily;
+import java.nio.channels.Channel;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReadWriteLock;
 
@@ -13,32 +13,33 @@ import java.util.concurrent.locks.ReadWriteLock;
  * descriptor cannot be closed, and its number cannot be reused by another file, while the agent writes to it.
  *
  * <p>One instance per JDK implementation class, resolved on first use of that class (never for classes the application
- * does not use) and kept in a {@link ClassValue}.
+ * does not use) and kept in a {@link ClassValue}. Fields are read with core reflection: unlike adapted method handles
+ * it spins no classes at first use, which is start-up time in every JVM.
  */
 final class JdkSocketAccess {
 
     /** Code run while the socket is held open. */
     interface Locked<T> {
-        T run(FileDescriptor fd) throws Throwable;
+        T run(FileDescriptor fd) throws Exception;
     }
-
-    private static final MethodType OBJECT_TO_INT = MethodType.methodType(int.class, Object.class);
-    private static final MethodType OBJECT_TO_BOOLEAN = MethodType.methodType(boolean.class, Object.class);
 
     private final String kind;
     private final String serverKind;
-    private final MethodHandle fd;
-    private final MethodHandle lock;
-    /** The state field, or null where the channel's {@code isOpen()} says it ({@link #isOpen}). */
-    private final MethodHandle state;
+    private final Field fd;
+    private final Field lock;
+    /** The state field; for the asynchronous channels only their connection state. */
+    private final Field state;
+    /** The asynchronous channels: open is what {@code isOpen()} says, under the read half of their close lock. */
+    private final boolean closedThroughIsOpen;
     private final int firstOpenState;
     private final int closingState;
     private final int connectedState;
-    private final MethodHandle isOpen;
-    /** Whether the socket is TCP rather than a Unix-domain or datagram socket; null where it always is. */
-    private final MethodHandle isTcp;
-    /** Whether a socket implementation serves a ServerSocket; null for classes that are one or the other. */
-    private final MethodHandle isServer;
+    /** The channel's protocol family (JDK 16+: TCP or Unix domain); null where it is always TCP. */
+    private final Field family;
+    /** JDK 17's {@code NioSocketImpl.stream}: false for the old datagram socket implementation; null if absent. */
+    private final Field stream;
+    /** {@code NioSocketImpl.server}: whether the implementation serves a ServerSocket; null for other classes. */
+    private final Field server;
 
     private JdkSocketAccess(Builder b) {
         this.kind = b.kind;
@@ -46,28 +47,29 @@ final class JdkSocketAccess {
         this.fd = b.fd;
         this.lock = b.lock;
         this.state = b.state;
+        this.closedThroughIsOpen = b.closedThroughIsOpen;
         this.firstOpenState = b.firstOpenState;
         this.closingState = b.closingState;
         this.connectedState = b.connectedState;
-        this.isOpen = b.isOpen;
-        this.isTcp = b.isTcp;
-        this.isServer = b.isServer;
+        this.family = b.family;
+        this.stream = b.stream;
+        this.server = b.server;
     }
 
     /** The JDK implementation classes the agent hooks, by the name of the class that holds their state. */
-    static JdkSocketAccess resolve(Class<?> type, JdkInternals jdk) throws ReflectiveOperationException {
+    static JdkSocketAccess resolve(Class<?> type) throws ReflectiveOperationException {
         for (Class<?> c = type; c != null; c = c.getSuperclass()) {
             switch (c.getName()) {
                 case "sun.nio.ch.NioSocketImpl":
-                    return socketImpl(c, jdk);
+                    return socketImpl(c);
                 case "sun.nio.ch.SocketChannelImpl":
-                    return channel(c, jdk, "SocketChannel", "isNetSocket", "ST_UNCONNECTED");
+                    return channel(c, "SocketChannel", "ST_UNCONNECTED", "ST_CONNECTED");
                 case "sun.nio.ch.ServerSocketChannelImpl":
-                    return channel(c, jdk, "ServerSocketChannel", "isNetSocket", "ST_INUSE");
+                    return channel(c, "ServerSocketChannel", "ST_INUSE", null);
                 case "sun.nio.ch.AsynchronousSocketChannelImpl":
-                    return asynchronous(c, jdk, "AsynchronousSocketChannel", true);
+                    return asynchronous(c, "AsynchronousSocketChannel", "ST_CONNECTED");
                 case "sun.nio.ch.AsynchronousServerSocketChannelImpl":
-                    return asynchronous(c, jdk, "AsynchronousServerSocketChannel", false);
+                    return asynchronous(c, "AsynchronousServerSocketChannel", null);
                 default:
             }
         }
@@ -75,97 +77,91 @@ final class JdkSocketAccess {
     }
 
     /** {@code java.net.Socket} and {@code ServerSocket}: the platform implementation behind both. */
-    private static JdkSocketAccess socketImpl(Class<?> c, JdkInternals jdk) throws ReflectiveOperationException {
-        MethodHandles.Lookup lookup = jdk.privateLookup(c);
-        Class<?> socketImpl = c.getSuperclass();
+    private static JdkSocketAccess socketImpl(Class<?> c) throws ReflectiveOperationException {
         Builder b = new Builder("Socket");
         b.serverKind = "ServerSocket";
-        b.fd = jdk.privateLookup(socketImpl).findGetter(socketImpl, "fd", FileDescriptor.class);
-        b.lock = lookup.findGetter(c, "stateLock", Object.class);
-        b.state = lookup.findGetter(c, "state", int.class);
-        b.firstOpenState = constant(lookup, c, "ST_UNCONNECTED");
-        b.closingState = constant(lookup, c, "ST_CLOSING");
-        b.connectedState = constant(lookup, c, "ST_CONNECTED");
-        b.isServer = lookup.findGetter(c, "server", boolean.class);
-        b.isTcp = optionalGetter(lookup, c, "stream");  // JDK 17 still has datagram SocketImpls; JDK 25 does not
-        return b.build();
+        b.fd = field(c.getSuperclass(), "fd");  // java.net.SocketImpl.fd
+        b.lock = field(c, "stateLock");
+        b.state = field(c, "state");
+        b.firstOpenState = constant(c, "ST_UNCONNECTED");
+        b.closingState = constant(c, "ST_CLOSING");
+        b.connectedState = constant(c, "ST_CONNECTED");
+        b.server = field(c, "server");
+        b.stream = optionalField(c, "stream");
+        return new JdkSocketAccess(b);
     }
 
     /** SocketChannel and ServerSocketChannel, which may also be Unix-domain channels since JDK 16. */
-    private static JdkSocketAccess channel(Class<?> c, JdkInternals jdk, String kind, String netTest,
-                                           String firstOpen) throws ReflectiveOperationException {
-        MethodHandles.Lookup lookup = jdk.privateLookup(c);
+    private static JdkSocketAccess channel(Class<?> c, String kind, String firstOpen, String connected)
+            throws ReflectiveOperationException {
         Builder b = new Builder(kind);
-        b.fd = lookup.findGetter(c, "fd", FileDescriptor.class);
-        b.lock = lookup.findGetter(c, "stateLock", Object.class);
-        b.state = lookup.findGetter(c, "state", int.class);
-        b.firstOpenState = constant(lookup, c, firstOpen);
-        b.closingState = constant(lookup, c, "ST_CLOSING");
-        b.connectedState = kind.equals("SocketChannel") ? constant(lookup, c, "ST_CONNECTED") : -1;
-        try {
-            b.isTcp = lookup.findVirtual(c, netTest, MethodType.methodType(boolean.class));
-        } catch (NoSuchMethodException e) {
-            b.isTcp = null;  // before JDK 16 every such channel is TCP
-        }
-        return b.build();
+        b.fd = field(c, "fd");
+        b.lock = field(c, "stateLock");
+        b.state = field(c, "state");
+        b.firstOpenState = constant(c, firstOpen);
+        b.closingState = constant(c, "ST_CLOSING");
+        b.connectedState = connected == null ? -1 : constant(c, connected);
+        b.family = optionalField(c, "family");
+        return new JdkSocketAccess(b);
     }
 
     /** The asynchronous channels, closed under the write half of {@code closeLock}. */
-    private static JdkSocketAccess asynchronous(Class<?> c, JdkInternals jdk, String kind, boolean connects)
+    private static JdkSocketAccess asynchronous(Class<?> c, String kind, String connected)
             throws ReflectiveOperationException {
-        MethodHandles.Lookup lookup = jdk.privateLookup(c);
         Builder b = new Builder(kind);
-        b.fd = lookup.findGetter(c, "fd", FileDescriptor.class);
-        b.lock = lookup.findGetter(c, "closeLock", ReadWriteLock.class);
-        b.isOpen = lookup.findVirtual(c, "isOpen", MethodType.methodType(boolean.class));
-        if (connects) {
-            b.state = lookup.findGetter(c, "state", int.class);
-            b.connectedState = constant(lookup, c, "ST_CONNECTED");
+        b.fd = field(c, "fd");
+        b.lock = field(c, "closeLock");
+        b.closedThroughIsOpen = true;
+        if (connected != null) {
+            b.state = field(c, "state");
+            b.connectedState = constant(c, connected);
         }
-        return b.build();
+        return new JdkSocketAccess(b);
     }
 
-    private static int constant(MethodHandles.Lookup lookup, Class<?> c, String name)
-            throws ReflectiveOperationException {
-        try {
-            return (int) lookup.findStaticGetter(c, name, int.class).invokeExact();
-        } catch (ReflectiveOperationException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new ReflectiveOperationException(t);
-        }
+    private static Field field(Class<?> c, String name) throws NoSuchFieldException {
+        Field field = c.getDeclaredField(name);
+        field.setAccessible(true);  // the package is opened to the agent's module only (JdkInternals)
+        return field;
     }
 
-    private static MethodHandle optionalGetter(MethodHandles.Lookup lookup, Class<?> c, String name)
-            throws IllegalAccessException {
+    private static Field optionalField(Class<?> c, String name) {
         try {
-            return lookup.findGetter(c, name, boolean.class);
+            return field(c, name);
         } catch (NoSuchFieldException e) {
             return null;
         }
     }
 
-    // ---- use
-
-    String kind(Object socket) throws Throwable {
-        return isServer != null && (boolean) isServer.invokeExact(socket) ? serverKind : kind;
+    private static int constant(Class<?> c, String name) throws ReflectiveOperationException {
+        return field(c, name).getInt(null);
     }
 
-    boolean isTcp(Object socket) throws Throwable {
-        return isTcp == null || (boolean) isTcp.invokeExact(socket);
+    // ---- use
+
+    String kind(Object socket) throws IllegalAccessException {
+        return server != null && server.getBoolean(socket) ? serverKind : kind;
+    }
+
+    boolean isTcp(Object socket) throws IllegalAccessException {
+        if (stream != null && !stream.getBoolean(socket)) {
+            return false;
+        }
+        Object protocolFamily = family == null ? null : family.get(socket);
+        return !(protocolFamily instanceof ProtocolFamily) || !((ProtocolFamily) protocolFamily).name().equals("UNIX");
     }
 
     /** For a socket that connects: whether it has. Only meaningful inside {@link #locked}. */
-    boolean isConnected(Object socket) throws Throwable {
-        return state != null && connectedState >= 0 && (int) state.invokeExact(socket) == connectedState;
+    boolean isConnected(Object socket) throws IllegalAccessException {
+        return connectedState >= 0 && state.getInt(socket) == connectedState;
     }
 
     /**
      * Runs {@code action} on the socket's descriptor while holding the lock that the JDK's close path takes, and only
      * if the socket is open and has a descriptor; returns null otherwise.
      */
-    <T> T locked(Object socket, Locked<T> action) throws Throwable {
-        Object monitor = (Object) lock.invokeExact(socket);
+    <T> T locked(Object socket, Locked<T> action) throws Exception {
+        Object monitor = lock.get(socket);
         if (monitor instanceof ReadWriteLock) {
             return locked(socket, ((ReadWriteLock) monitor).readLock(), action);
         }
@@ -177,7 +173,7 @@ final class JdkSocketAccess {
         }
     }
 
-    private <T> T locked(Object socket, Lock held, Locked<T> action) throws Throwable {
+    private <T> T locked(Object socket, Lock held, Locked<T> action) throws Exception {
         held.lock();
         try {
             return whenOpen(socket, action);
@@ -186,48 +182,35 @@ final class JdkSocketAccess {
         }
     }
 
-    private <T> T whenOpen(Object socket, Locked<T> action) throws Throwable {
+    private <T> T whenOpen(Object socket, Locked<T> action) throws Exception {
         boolean open;
-        if (isOpen != null) {
-            open = (boolean) isOpen.invokeExact(socket);
+        if (closedThroughIsOpen) {
+            open = ((Channel) socket).isOpen();
         } else {
-            int current = (int) state.invokeExact(socket);
+            int current = state.getInt(socket);
             open = current >= firstOpenState && current < closingState;
         }
-        FileDescriptor descriptor = open ? (FileDescriptor) fd.invokeExact(socket) : null;
+        FileDescriptor descriptor = open ? (FileDescriptor) fd.get(socket) : null;
         return descriptor == null ? null : action.run(descriptor);
     }
 
-    /** Collects the handles of one class, each adapted to take the socket as a plain Object. */
+    /** Collects the fields of one class. */
     private static final class Builder {
         final String kind;
         String serverKind;
-        MethodHandle fd;
-        MethodHandle lock;
-        MethodHandle state;
+        Field fd;
+        Field lock;
+        Field state;
+        boolean closedThroughIsOpen;
         int firstOpenState;
         int closingState = Integer.MAX_VALUE;
         int connectedState = -1;
-        MethodHandle isOpen;
-        MethodHandle isTcp;
-        MethodHandle isServer;
+        Field family;
+        Field stream;
+        Field server;
 
         Builder(String kind) {
             this.kind = kind;
-        }
-
-        JdkSocketAccess build() {
-            fd = generic(fd, MethodType.methodType(FileDescriptor.class, Object.class));
-            lock = generic(lock, MethodType.methodType(Object.class, Object.class));
-            state = generic(state, OBJECT_TO_INT);
-            isOpen = generic(isOpen, OBJECT_TO_BOOLEAN);
-            isTcp = generic(isTcp, OBJECT_TO_BOOLEAN);
-            isServer = generic(isServer, OBJECT_TO_BOOLEAN);
-            return new JdkSocketAccess(this);
-        }
-
-        private static MethodHandle generic(MethodHandle handle, MethodType type) {
-            return handle == null ? null : handle.asType(type);
         }
     }
 }

@@ -19,7 +19,6 @@ import java.net.SocketOption;
 final class SocketHardener {
 
     private final NativeSocketOptions natives;
-    private final JdkInternals jdk;
     private final HardeningLog log;
     private final OverrideNotes overrides = new OverrideNotes();
     private volatile Settings settings;
@@ -28,19 +27,18 @@ final class SocketHardener {
         @Override
         protected JdkSocketAccess computeValue(Class<?> type) {
             try {
-                return JdkSocketAccess.resolve(type, jdk);
+                return JdkSocketAccess.resolve(type);
             } catch (ReflectiveOperationException | RuntimeException e) {
                 log.error("cannot reach the descriptor of " + type.getName() + " on this JDK ("
-                        + Runtime.version() + "), its connections will not be hardened: " + e);
+                        + System.getProperty("java.runtime.version") + "), its connections will not be hardened: " + e);
                 return null;
             }
         }
     };
 
-    SocketHardener(Settings settings, NativeSocketOptions natives, JdkInternals jdk, HardeningLog log) {
+    SocketHardener(Settings settings, NativeSocketOptions natives, HardeningLog log) {
         this.settings = settings;
         this.natives = natives;
-        this.jdk = jdk;
         this.log = log;
     }
 
@@ -53,42 +51,22 @@ final class SocketHardener {
     }
 
     /** The socket has a descriptor and no connection yet. */
-    void created(Object socket) throws Throwable {
+    void created(Object socket) throws Exception {
         Settings current = settings;
         JdkSocketAccess socketAccess = access.get(socket.getClass());
-        if (socketAccess == null || !current.setsAnything() || !socketAccess.isTcp(socket)) {
-            return;
+        if (socketAccess != null && current.setsAnything() && socketAccess.isTcp(socket)) {
+            socketAccess.locked(socket, new SetAll(socketAccess.kind(socket), current));
         }
-        socketAccess.locked(socket, fd -> {
-            for (TcpOption option : TcpOption.ALL) {
-                if (current.isSet(option)) {
-                    set(fd, option, current.value(option), socketAccess.kind(socket));
-                }
-            }
-            return null;
-        });
     }
 
     /** The socket is connected ({@code accepted} false) or was accepted. */
-    void established(Object socket, boolean accepted) throws Throwable {
-        Settings current = settings;
+    void established(Object socket, boolean accepted) throws Exception {
         JdkSocketAccess socketAccess = access.get(socket.getClass());
         if (socketAccess == null || !socketAccess.isTcp(socket)) {
             return;
         }
-        boolean logging = log.enabled(LogLevel.INFO);
-        ConnectionLine line = socketAccess.locked(socket, fd -> {
-            if (!accepted && !socketAccess.isConnected(socket)) {
-                return null;  // a connect that failed or is still pending
-            }
-            String kind = socketAccess.kind(socket);
-            int[] values = new int[TcpOption.ALL.length];
-            for (TcpOption option : TcpOption.ALL) {
-                values[option.ordinal()] = confirm(fd, option, current, kind, logging);
-            }
-            return logging ? new ConnectionLine(kind, accepted, natives.local(fd), natives.remote(fd), values,
-                    current) : null;
-        });
+        ConnectionLine line = socketAccess.locked(socket,
+                new Confirm(socketAccess, socket, accepted, settings, log.enabled(LogLevel.INFO)));
         if (line != null) {
             line.replaced = overrides.takePending(socket);
             log.info(line);
@@ -99,7 +77,7 @@ final class SocketHardener {
      * The application sets an option on {@code socket}; returns the value the JDK should set instead. Values the JDK
      * would reject are passed through, so that the application gets the JDK's own exception as without the agent.
      */
-    Object applicationSets(Object socket, Object name, Object value) throws Throwable {
+    Object applicationSets(Object socket, Object name, Object value) throws Exception {
         TcpOption option = TcpOption.byJdkName(name instanceof SocketOption ? ((SocketOption<?>) name).name()
                 : String.valueOf(name));
         Settings current = settings;
@@ -112,13 +90,13 @@ final class SocketHardener {
             return value;
         }
         JdkSocketAccess socketAccess = access.get(socket.getClass());
-        boolean connected = socketAccess != null && socketAccess.locked(socket, fd -> socketAccess.isConnected(socket))
-                == Boolean.TRUE;
+        boolean connected = socketAccess != null
+                && Boolean.TRUE.equals(socketAccess.locked(socket, new IsConnected(socketAccess, socket)));
         String description = "application's " + option.key + "=" + option.format(applicationValue)
                 + " replaced by " + option.format(configured);
         if (overrides.replaced(socket, option, description, connected) && log.enabled(LogLevel.INFO)) {
             String kind = socketAccess.kind(socket);
-            log.info(() -> kind + " " + description + " (the connection's line above shows the configured values)");
+            log.info(kind + " " + description + " (the connection's line above shows the configured values)");
         }
         return option.toJdkValue(configured);
     }
@@ -152,6 +130,79 @@ final class SocketHardener {
     private void fail(TcpOption option, String kind, IOException e) {
         log.failure(option.linuxName + " on " + kind + ": " + e.getMessage(),
                 "cannot set " + option.linuxName + " on a " + kind + ": " + e.getMessage());
+    }
+
+    // The actions run under the socket's lock are named classes, not lambdas: a lambda spins a class at its first use,
+    // which would be on the application's first connect.
+
+    /** Sets every configured option: before the handshake. */
+    private final class SetAll implements JdkSocketAccess.Locked<Void> {
+        private final String kind;
+        private final Settings current;
+
+        SetAll(String kind, Settings current) {
+            this.kind = kind;
+            this.current = current;
+        }
+
+        @Override
+        public Void run(FileDescriptor fd) {
+            for (TcpOption option : TcpOption.ALL) {
+                if (current.isSet(option)) {
+                    set(fd, option, current.value(option), kind);
+                }
+            }
+            return null;
+        }
+    }
+
+    /**
+     * Reads every option back and sets again what differs, on a socket that is connected or accepted; returns the log
+     * line, or null when not logging.
+     */
+    private final class Confirm implements JdkSocketAccess.Locked<ConnectionLine> {
+        private final JdkSocketAccess socketAccess;
+        private final Object socket;
+        private final boolean accepted;
+        private final Settings current;
+        private final boolean logging;
+
+        Confirm(JdkSocketAccess socketAccess, Object socket, boolean accepted, Settings current, boolean logging) {
+            this.socketAccess = socketAccess;
+            this.socket = socket;
+            this.accepted = accepted;
+            this.current = current;
+            this.logging = logging;
+        }
+
+        @Override
+        public ConnectionLine run(FileDescriptor fd) throws IllegalAccessException {
+            if (!accepted && !socketAccess.isConnected(socket)) {
+                return null;  // a connect that failed, or a non-blocking one still pending
+            }
+            String kind = socketAccess.kind(socket);
+            int[] values = new int[TcpOption.ALL.length];
+            for (TcpOption option : TcpOption.ALL) {
+                values[option.ordinal()] = confirm(fd, option, current, kind, logging);
+            }
+            return logging ? new ConnectionLine(kind, accepted, natives.local(fd), natives.remote(fd), values, current)
+                    : null;
+        }
+    }
+
+    private static final class IsConnected implements JdkSocketAccess.Locked<Boolean> {
+        private final JdkSocketAccess socketAccess;
+        private final Object socket;
+
+        IsConnected(JdkSocketAccess socketAccess, Object socket) {
+            this.socketAccess = socketAccess;
+            this.socket = socket;
+        }
+
+        @Override
+        public Boolean run(FileDescriptor fd) throws IllegalAccessException {
+            return socketAccess.isConnected(socket);
+        }
     }
 
     /** One hardened connection, formatted on the log thread. */

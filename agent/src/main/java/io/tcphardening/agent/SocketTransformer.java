@@ -140,7 +140,7 @@ final class SocketTransformer implements ClassFileTransformer {
         if (!missing.isEmpty()) {
             // A JDK whose internals moved: fail loudly rather than harden nothing in silence.
             log.error(className.replace('/', '.') + " has no " + missing + " on this JDK ("
-                    + Runtime.version() + "); connections through it may not be hardened");
+                    + System.getProperty("java.runtime.version") + "); connections through it may not be hardened");
         }
         return writer.toByteArray();
     }

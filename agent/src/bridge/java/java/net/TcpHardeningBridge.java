@@ -1,10 +1,10 @@
-package io.tcphardening.agent.bridge;
+package java.net;
 
 import java.lang.invoke.MethodHandle;
 
 /**
- * The template of the bridge between hooked code and the agent. It is never loaded from here: {@code BridgeInjector}
- * renames it to {@code java.net.TcpHardeningBridge} and defines it inside {@code java.base}, where both the JDK's
+ * The bridge between hooked code and the agent. Compiled into {@code java.net} ({@code --patch-module}) and shipped
+ * as data inside the agent jar; {@code BridgeInjector} defines it inside {@code java.base}, where both the JDK's
  * socket classes and any copy of Netty, in any class loader, can call it. So it may use JDK types only, and holds
  * nothing but two method handles into the agent's own class loader.
  *
