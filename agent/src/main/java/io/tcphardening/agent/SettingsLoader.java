@@ -146,7 +146,7 @@ final class SettingsLoader {
             }
             String key = item.substring(0, eq).trim();
             checkKnown(key, source, true);
-            put(entries, key, new Entry(item.substring(eq + 1).trim(), source + " " + key));
+            put(entries, key, new Entry(item.substring(eq + 1).trim(), source));
         }
         return entries;
     }
@@ -260,7 +260,7 @@ final class SettingsLoader {
 
     private static void put(Map<String, Entry> entries, String key, Entry entry) throws ConfigException {
         if (entries.containsKey(key)) {
-            throw new ConfigException(entry.source + " is given twice; keep one");
+            throw new ConfigException(entry.source + ": " + key + " is given twice; keep one");
         }
         entries.put(key, entry);
     }
