@@ -21,6 +21,7 @@ final class SocketHardener {
     private final NativeSocketOptions natives;
     private final HardeningLog log;
     private final OverrideNotes overrides = new OverrideNotes();
+    private final Endpoints endpoints = new Endpoints();
     private volatile Settings settings;
 
     private final ClassValue<JdkSocketAccess> access = new ClassValue<JdkSocketAccess>() {
@@ -90,13 +91,11 @@ final class SocketHardener {
             return value;
         }
         JdkSocketAccess socketAccess = access.get(socket.getClass());
-        boolean connected = socketAccess != null
-                && Boolean.TRUE.equals(socketAccess.locked(socket, new IsConnected(socketAccess, socket)));
+        String connection = socketAccess == null ? null : socketAccess.locked(socket, endpoints);
         String description = "application's " + option.key + "=" + option.format(applicationValue)
                 + " replaced by " + option.format(configured);
-        if (overrides.replaced(socket, option, description, connected) && log.enabled(LogLevel.INFO)) {
-            String kind = socketAccess.kind(socket);
-            log.info(kind + " " + description + " (the connection's line above shows the configured values)");
+        if (overrides.replaced(socket, option, description, connection != null) && log.enabled(LogLevel.INFO)) {
+            log.info(socketAccess.kind(socket) + " " + connection + ": " + description);
         }
         return option.toJdkValue(configured);
     }
@@ -190,18 +189,16 @@ final class SocketHardener {
         }
     }
 
-    private static final class IsConnected implements JdkSocketAccess.Locked<Boolean> {
-        private final JdkSocketAccess socketAccess;
-        private final Object socket;
-
-        IsConnected(JdkSocketAccess socketAccess, Object socket) {
-            this.socketAccess = socketAccess;
-            this.socket = socket;
-        }
-
+    /** "local -> remote" of a connected socket, or null if it is not connected (yet). */
+    private final class Endpoints implements JdkSocketAccess.Locked<String> {
         @Override
-        public Boolean run(FileDescriptor fd) throws IllegalAccessException {
-            return socketAccess.isConnected(socket);
+        public String run(FileDescriptor fd) {
+            InetSocketAddress remote = natives.remote(fd);
+            if (remote == null) {
+                return null;
+            }
+            StringBuilder text = ConnectionLine.address(new StringBuilder(), natives.local(fd)).append(" - ");
+            return ConnectionLine.address(text, remote).toString();
         }
     }
 
@@ -245,7 +242,7 @@ final class SocketHardener {
             return text.toString();
         }
 
-        private static StringBuilder address(StringBuilder text, InetSocketAddress address) {
+        static StringBuilder address(StringBuilder text, InetSocketAddress address) {
             if (address == null) {
                 return text.append('?');
             }
