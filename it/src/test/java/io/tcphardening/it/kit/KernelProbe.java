@@ -1,0 +1,134 @@
+package io.tcphardening.it.kit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Reads the options the kernel holds for every TCP socket of another process, through {@code sockopt_probe} (C,
+ * {@code pidfd_getfd} + getsockopt): a path that shares no code with the JVM or the agent.
+ */
+public final class KernelProbe {
+
+    private static Path binary;
+
+    private KernelProbe() {
+    }
+
+    public static List<KernelSocket> read(long pid) {
+        Path probe = binary();
+        try {
+            Process process = new ProcessBuilder(probe.toString(), Long.toString(pid)).start();
+            byte[] out = process.getInputStream().readAllBytes();
+            byte[] err = process.getErrorStream().readAllBytes();
+            if (!process.waitFor(10, TimeUnit.SECONDS) || process.exitValue() != 0) {
+                throw new AssertionError("sockopt_probe " + pid + " failed: " + new String(err, StandardCharsets.UTF_8));
+            }
+            List<KernelSocket> sockets = new ArrayList<>();
+            for (String line : new String(out, StandardCharsets.UTF_8).split("\n")) {
+                if (!line.isBlank()) {
+                    sockets.add(KernelSocket.parse(line));
+                }
+            }
+            return sockets;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Compiles the probe once per build; again only when its source is newer. */
+    static synchronized Path binary() {
+        if (binary != null) {
+            return binary;
+        }
+        Path source = Paths.get(System.getProperty("it.sources", "src/test"), "c", "sockopt_probe.c");
+        Path target = Paths.get(System.getProperty("it.build", "target"), "sockopt_probe");
+        try {
+            if (!Files.exists(target) || Files.getLastModifiedTime(source).compareTo(Files.getLastModifiedTime(target)) > 0) {
+                Process cc = new ProcessBuilder("cc", "-O2", "-Wall", "-o", target.toString(), source.toString())
+                        .redirectErrorStream(true).start();
+                String output = new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                if (cc.waitFor() != 0) {
+                    throw new AssertionError("cannot compile " + source + ":\n" + output);
+                }
+            }
+        } catch (IOException e) {
+            throw new AssertionError("cannot compile " + source + " (is a C compiler installed?): " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+        binary = target;
+        return binary;
+    }
+
+    /** One TCP socket of the probed process, as the kernel has it. */
+    public static final class KernelSocket {
+        public final int fd;
+        public final String family;
+        public final String state;
+        public final String local;
+        public final int localPort;
+        public final String remote;
+        public final int remotePort;
+        public final boolean keepAlive;
+        public final int keepIdle;
+        public final int keepIntvl;
+        public final int keepCnt;
+        public final int userTimeout;
+
+        private KernelSocket(Map<String, String> fields) {
+            fd = Integer.parseInt(fields.get("fd"));
+            family = fields.get("family");
+            state = fields.get("state");
+            local = fields.get("local");
+            localPort = port(local);
+            remote = fields.get("remote");
+            remotePort = remote.equals("-") ? -1 : port(remote);
+            keepAlive = fields.get("keepalive").equals("1");
+            keepIdle = Integer.parseInt(fields.get("keepidle"));
+            keepIntvl = Integer.parseInt(fields.get("keepintvl"));
+            keepCnt = Integer.parseInt(fields.get("keepcnt"));
+            userTimeout = Integer.parseInt(fields.get("user_timeout"));
+        }
+
+        static KernelSocket parse(String line) {
+            Map<String, String> fields = new HashMap<>();
+            for (String field : line.trim().split(" ")) {
+                int eq = field.indexOf('=');
+                fields.put(field.substring(0, eq), field.substring(eq + 1));
+            }
+            return new KernelSocket(fields);
+        }
+
+        private static int port(String address) {
+            return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+        }
+
+        public boolean isListener() {
+            return state.equals("LISTEN");
+        }
+
+        /** The five values as one comparable text: keepalive idle interval count user_timeout. */
+        public String options() {
+            return (keepAlive ? 1 : 0) + " " + keepIdle + " " + keepIntvl + " " + keepCnt + " " + userTimeout;
+        }
+
+        @Override
+        public String toString() {
+            return "fd " + fd + " " + state + " " + local + " -> " + remote + ": keepalive=" + keepAlive + " idle="
+                    + keepIdle + " intvl=" + keepIntvl + " cnt=" + keepCnt + " user_timeout=" + userTimeout;
+        }
+    }
+}
