@@ -1,0 +1,105 @@
+package io.tcphardening.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tcphardening.it.apps.EarlySocketAgent;
+import io.tcphardening.it.apps.JdkConnectionsApp;
+import io.tcphardening.it.kit.AgentJar;
+import io.tcphardening.it.kit.ForkedJvm;
+import io.tcphardening.it.kit.KernelProbe;
+import io.tcphardening.it.kit.KernelProbe.KernelSocket;
+import io.tcphardening.it.kit.PerJdk;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The jar as shipped, and the agent starting after the JDK's socket classes were already loaded and used. */
+class JarAndLoadingIT {
+
+    @TempDir
+    Path temp;
+
+    @Test
+    void onlyTheAgentsOwnPackageAndMetaInfSitAtTheTopOfTheJar() throws IOException {
+        Set<String> top = new TreeSet<>();
+        Set<String> visibleClasses = new TreeSet<>();
+        try (JarFile jar = new JarFile(AgentJar.path().toFile())) {
+            Manifest manifest = jar.getManifest();
+            Attributes main = manifest.getMainAttributes();
+            assertEquals("io.tcphardening.boot.AgentEntry", main.getValue("Premain-Class"));
+            assertEquals("io.tcphardening.boot.AgentEntry", main.getValue("Agent-Class"));
+            assertEquals("io.tcphardening.boot.AgentEntry", main.getValue("Main-Class"));
+            assertEquals("true", main.getValue("Can-Retransform-Classes"));
+            assertEquals("true", main.getValue("Can-Redefine-Classes"));
+            jar.stream().forEach(entry -> {
+                String name = entry.getName();
+                top.add(name.contains("/") ? name.substring(0, name.indexOf('/') + 1) : name);
+                if (name.endsWith(".class")) {
+                    visibleClasses.add(name);
+                }
+            });
+            assertTrue(jar.getEntry("io/tcphardening/classes/io/tcphardening/shaded/bytebuddy/jar/asm/ClassReader"
+                    + ".classdata") != null, "Byte Buddy's ASM, relocated and hidden");
+            assertTrue(jar.getEntry("io/tcphardening/classes/io/tcphardening/shaded/tinylog/writers/FileWriter"
+                    + ".classdata") != null, "tinylog, relocated and hidden");
+        }
+        assertEquals(Set.of("META-INF/", "io/"), top);
+        // Only the entry point and its class loader are loadable by the application's class loader.
+        assertEquals(Set.of("io/tcphardening/boot/AgentClassLoader.class", "io/tcphardening/boot/AgentEntry.class"),
+                visibleClasses);
+    }
+
+    @TestFactory
+    List<DynamicTest> socketClassesLoadedBeforeTheAgentAreHardened() {
+        return PerJdk.tests(jdk -> {
+            Path early = earlyAgentJar();
+            ForkedJvm jvm = ForkedJvm.on(jdk).classpath(AgentJar.testClasses())
+                    .jvmArg("-javaagent:" + early).javaagent(AgentJar.path(), JdkCoverageIT.AGENT_ARGS)
+                    .mainClass(JdkConnectionsApp.class.getName()).args("socket-constructor", "socket-channel-blocking");
+            try (ForkedJvm.Running running = jvm.start()) {
+                running.awaitLine("READY"::equals, Duration.ofSeconds(30));
+                List<KernelSocket> kernel = KernelProbe.read(running.pid());
+                running.sendLine("done");
+                assertEquals(0, running.waitFor(Duration.ofSeconds(30)), running.describe());
+                assertTrue(running.stdout().contains("EARLY-AGENT-RAN"), running.describe());
+                assertEquals(6, kernel.size(), kernel.toString());
+                for (KernelSocket socket : kernel) {
+                    assertEquals(JdkCoverageIT.CONFIGURED, socket.options(), socket + "\n" + running.describe());
+                }
+            }
+        });
+    }
+
+    private Path earlyAgentJar() throws IOException {
+        Path jar = temp.resolve("early-agent.jar");
+        if (Files.exists(jar)) {
+            return jar;
+        }
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().putValue("Premain-Class", EarlySocketAgent.class.getName());
+        String path = EarlySocketAgent.class.getName().replace('.', '/') + ".class";
+        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream jarOut = new JarOutputStream(out, manifest)) {
+            jarOut.putNextEntry(new JarEntry(path));
+            jarOut.write(Files.readAllBytes(Paths.get(AgentJar.testClasses(), path)));
+            jarOut.closeEntry();
+        }
+        return jar;
+    }
+}
