@@ -62,6 +62,19 @@ public final class TcpHardeningBridge {
         return id == LEGACY_SO_KEEPALIVE ? option(socket, "SO_KEEPALIVE", value) : value;
     }
 
+    /**
+     * The application sets an option through one of Netty's config setters, whose argument is a primitive; returns
+     * the value to set instead. SO_KEEPALIVE's boolean arrives as 0 or 1.
+     */
+    public static int intOption(Object socket, String name, int value) {
+        boolean flag = name.equals("SO_KEEPALIVE");
+        Object result = option(socket, name, flag ? (Object) Boolean.valueOf(value != 0) : (Object) Integer.valueOf(value));
+        if (result instanceof Boolean) {
+            return (Boolean) result ? 1 : 0;
+        }
+        return result instanceof Integer ? (Integer) result : value;
+    }
+
     private static void event(Object socket, int event) {
         MethodHandle handler = events;
         if (handler != null) {

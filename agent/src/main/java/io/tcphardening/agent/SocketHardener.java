@@ -15,16 +15,21 @@ import java.net.SocketOption;
  * </ul>
  * And whenever the application sets one of the five options itself ({@link #applicationSets}), the configured value
  * replaces the application's, so that the kernel keeps the configured value for the connection's whole life.
+ *
+ * <p>Sockets come in two shapes: JDK socket objects ({@link JdkSocketAccess}: a descriptor written under the JDK's
+ * close lock) and Netty native channels ({@link NettyChannels}: Netty's own option methods, on the channel's event
+ * loop or before the channel is shared). Both meet in {@link OpenSocket}.
  */
 final class SocketHardener {
 
     private final NativeSocketOptions natives;
     private final HardeningLog log;
+    private final NettyChannels netty;
     private final OverrideNotes overrides = new OverrideNotes();
     private final Endpoints endpoints = new Endpoints();
     private volatile Settings settings;
 
-    private final ClassValue<JdkSocketAccess> access = new ClassValue<JdkSocketAccess>() {
+    private final ClassValue<JdkSocketAccess> jdk = new ClassValue<JdkSocketAccess>() {
         @Override
         protected JdkSocketAccess computeValue(Class<?> type) {
             try {
@@ -41,6 +46,7 @@ final class SocketHardener {
         this.settings = settings;
         this.natives = natives;
         this.log = log;
+        this.netty = new NettyChannels(log);
     }
 
     Settings settings() {
@@ -51,32 +57,61 @@ final class SocketHardener {
         settings = newSettings;
     }
 
-    /** The socket has a descriptor and no connection yet. */
+    /** A JDK socket got its descriptor, or a Netty channel was initialised by its bootstrap: not connected yet. */
     void created(Object socket) throws Exception {
         Settings current = settings;
-        JdkSocketAccess socketAccess = access.get(socket.getClass());
-        if (socketAccess != null && current.setsAnything() && socketAccess.isTcp(socket)) {
-            socketAccess.locked(socket, new SetAll(socketAccess.kind(socket), current));
+        if (!current.setsAnything()) {
+            return;
+        }
+        JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
+        if (jdkSocket != null) {
+            if (jdkSocket.isTcp(socket)) {
+                jdkSocket.locked(socket, new SetAll(jdkSocket.kind(socket), current));
+            }
+            return;
+        }
+        NettyChannels.Type channel = netty.type(socket);
+        OpenSocket open = channel == null ? null : netty.open(channel, socket);
+        if (open != null) {
+            setAll(open, current, channel.kind);
         }
     }
 
-    /** The socket is connected ({@code accepted} false) or was accepted. */
+    /**
+     * A JDK socket is connected ({@code accepted} false) or was accepted, or a Netty channel became active
+     * ({@code socket} is then its pipeline, and the channel's parent tells accepted from connected).
+     */
     void established(Object socket, boolean accepted) throws Exception {
-        JdkSocketAccess socketAccess = access.get(socket.getClass());
-        if (socketAccess == null || !socketAccess.isTcp(socket)) {
+        JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
+        if (jdkSocket != null) {
+            if (jdkSocket.isTcp(socket)) {
+                ConnectionLine line = jdkSocket.locked(socket,
+                        new Confirm(jdkSocket, socket, accepted, settings, log.enabled(LogLevel.INFO)));
+                report(line, socket);
+            }
             return;
         }
-        ConnectionLine line = socketAccess.locked(socket,
-                new Confirm(socketAccess, socket, accepted, settings, log.enabled(LogLevel.INFO)));
+        Object channel = netty.channelOf(socket);
+        NettyChannels.Type type = channel == null ? null : netty.type(channel);
+        OpenSocket open = type == null ? null : netty.open(type, channel);
+        if (open != null) {
+            ConnectionLine line = confirmAll(open, type.kind, type.isAccepted(channel), settings,
+                    log.enabled(LogLevel.INFO));
+            report(line, type.config(channel));
+        }
+    }
+
+    private void report(ConnectionLine line, Object notesKey) {
         if (line != null) {
-            line.replaced = overrides.takePending(socket);
+            line.replaced = overrides.takePending(notesKey);
             log.info(line);
         }
     }
 
     /**
-     * The application sets an option on {@code socket}; returns the value the JDK should set instead. Values the JDK
-     * would reject are passed through, so that the application gets the JDK's own exception as without the agent.
+     * The application sets an option on {@code socket} (a JDK socket, or a Netty native channel's config); returns
+     * the value to set instead. Values the JDK would reject are passed through, so that the application gets the
+     * JDK's own exception as without the agent.
      */
     Object applicationSets(Object socket, Object name, Object value) throws Exception {
         TcpOption option = TcpOption.byJdkName(name instanceof SocketOption ? ((SocketOption<?>) name).name()
@@ -90,49 +125,112 @@ final class SocketHardener {
         if (applicationValue == configured || applicationValue < option.min || applicationValue > option.max) {
             return value;
         }
-        JdkSocketAccess socketAccess = access.get(socket.getClass());
-        String connection = socketAccess == null ? null : socketAccess.locked(socket, endpoints);
         String description = "application's " + option.key + "=" + option.format(applicationValue)
                 + " replaced by " + option.format(configured);
+        String kind;
+        String connection;
+        JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
+        if (jdkSocket != null) {
+            kind = jdkSocket.kind(socket);
+            connection = jdkSocket.locked(socket, endpoints);
+        } else {
+            Object channel = netty.channelOfConfig(socket);
+            NettyChannels.Type type = channel == null ? null : netty.type(channel);
+            OpenSocket open = type == null ? null : netty.open(type, channel);
+            kind = type == null ? socket.getClass().getName() : type.kind;
+            connection = open == null || !type.isReported(channel) ? null : endpoints(open);
+        }
         if (overrides.replaced(socket, option, description, connection != null) && log.enabled(LogLevel.INFO)) {
-            log.info(socketAccess.kind(socket) + " " + connection + ": " + description);
+            log.info(kind + " " + connection + ": " + description);
         }
         return option.toJdkValue(configured);
     }
 
-    /** Reads an option back, setting it again if it differs from the configured value; returns the kernel's value. */
-    private int confirm(FileDescriptor fd, TcpOption option, Settings current, String kind, boolean logging) {
-        if (!current.isSet(option) && !logging) {
-            return Settings.UNCHANGED;
-        }
-        try {
-            int value = natives.get(fd, option);
-            if (current.isSet(option) && value != current.value(option)) {
-                set(fd, option, current.value(option), kind);
-                value = natives.get(fd, option);
+    // ---- the one place options are written
+
+    private void setAll(OpenSocket socket, Settings current, String kind) {
+        for (TcpOption option : TcpOption.ALL) {
+            if (current.isSet(option)) {
+                set(socket, option, current.value(option), kind);
             }
-            return value;
-        } catch (IOException e) {
-            fail(option, kind, e);
-            return Settings.UNCHANGED;
         }
     }
 
-    private void set(FileDescriptor fd, TcpOption option, int value, String kind) {
+    /**
+     * Reads every option back and sets again what differs; returns the connection's log line, or null when not
+     * logging. Options left unchanged are read only for the log.
+     */
+    private ConnectionLine confirmAll(OpenSocket socket, String kind, boolean accepted, Settings current,
+                                      boolean logging) {
+        int[] values = new int[TcpOption.ALL.length];
+        for (TcpOption option : TcpOption.ALL) {
+            values[option.ordinal()] = Settings.UNCHANGED;
+            if (!current.isSet(option) && !logging) {
+                continue;
+            }
+            try {
+                int value = socket.get(option);
+                if (current.isSet(option) && value != current.value(option)) {
+                    set(socket, option, current.value(option), kind);
+                    value = socket.get(option);
+                }
+                values[option.ordinal()] = value;
+            } catch (Exception e) {
+                fail(option, kind, e);
+            }
+        }
+        return logging ? new ConnectionLine(kind, accepted, socket.local(), socket.remote(), values, current) : null;
+    }
+
+    private void set(OpenSocket socket, TcpOption option, int value, String kind) {
         try {
-            natives.set(fd, option, value);
-        } catch (IOException e) {
+            socket.set(option, value);
+        } catch (Exception e) {
             fail(option, kind, e);
         }
     }
 
-    private void fail(TcpOption option, String kind, IOException e) {
+    private void fail(TcpOption option, String kind, Exception e) {
         log.failure(option.linuxName + " on " + kind + ": " + e.getMessage(),
-                "cannot set " + option.linuxName + " on a " + kind + ": " + e.getMessage());
+                "cannot set " + option.linuxName + " on a " + kind + ": " + e);
     }
 
-    // The actions run under the socket's lock are named classes, not lambdas: a lambda spins a class at its first use,
-    // which would be on the application's first connect.
+    private static String endpoints(OpenSocket socket) {
+        StringBuilder text = ConnectionLine.address(new StringBuilder(), socket.local()).append(" - ");
+        return ConnectionLine.address(text, socket.remote()).toString();
+    }
+
+    // The actions run under a JDK socket's lock are named classes, not lambdas: a lambda spins a class at its first
+    // use, which would be on the application's first connect.
+
+    /** A JDK descriptor as an {@link OpenSocket}; valid only while the socket's lock is held. */
+    private final class Descriptor implements OpenSocket {
+        private final FileDescriptor fd;
+
+        Descriptor(FileDescriptor fd) {
+            this.fd = fd;
+        }
+
+        @Override
+        public void set(TcpOption option, int value) throws IOException {
+            natives.set(fd, option, value);
+        }
+
+        @Override
+        public int get(TcpOption option) throws IOException {
+            return natives.get(fd, option);
+        }
+
+        @Override
+        public InetSocketAddress local() {
+            return natives.local(fd);
+        }
+
+        @Override
+        public InetSocketAddress remote() {
+            return natives.remote(fd);
+        }
+    }
 
     /** Sets every configured option: before the handshake. */
     private final class SetAll implements JdkSocketAccess.Locked<Void> {
@@ -146,19 +244,12 @@ final class SocketHardener {
 
         @Override
         public Void run(FileDescriptor fd) {
-            for (TcpOption option : TcpOption.ALL) {
-                if (current.isSet(option)) {
-                    set(fd, option, current.value(option), kind);
-                }
-            }
+            setAll(new Descriptor(fd), current, kind);
             return null;
         }
     }
 
-    /**
-     * Reads every option back and sets again what differs, on a socket that is connected or accepted; returns the log
-     * line, or null when not logging.
-     */
+    /** Confirms the options of a JDK socket that is connected or accepted (a failed connect is skipped). */
     private final class Confirm implements JdkSocketAccess.Locked<ConnectionLine> {
         private final JdkSocketAccess socketAccess;
         private final Object socket;
@@ -179,26 +270,16 @@ final class SocketHardener {
             if (!accepted && !socketAccess.isConnected(socket)) {
                 return null;  // a connect that failed, or a non-blocking one still pending
             }
-            String kind = socketAccess.kind(socket);
-            int[] values = new int[TcpOption.ALL.length];
-            for (TcpOption option : TcpOption.ALL) {
-                values[option.ordinal()] = confirm(fd, option, current, kind, logging);
-            }
-            return logging ? new ConnectionLine(kind, accepted, natives.local(fd), natives.remote(fd), values, current)
-                    : null;
+            return confirmAll(new Descriptor(fd), socketAccess.kind(socket), accepted, current, logging);
         }
     }
 
-    /** "local -> remote" of a connected socket, or null if it is not connected (yet). */
+    /** "local - remote" of a connected JDK socket, or null if it is not connected (yet). */
     private final class Endpoints implements JdkSocketAccess.Locked<String> {
         @Override
         public String run(FileDescriptor fd) {
-            InetSocketAddress remote = natives.remote(fd);
-            if (remote == null) {
-                return null;
-            }
-            StringBuilder text = ConnectionLine.address(new StringBuilder(), natives.local(fd)).append(" - ");
-            return ConnectionLine.address(text, remote).toString();
+            Descriptor socket = new Descriptor(fd);
+            return socket.remote() == null ? null : endpoints(socket);
         }
     }
 

@@ -12,10 +12,15 @@ import net.bytebuddy.jar.asm.MethodVisitor;
 import net.bytebuddy.jar.asm.Opcodes;
 
 /**
- * Rewrites the few JDK classes behind every TCP socket so that they call the bridge: when a socket gets its
- * descriptor, when it is connected or accepted, and when the application sets an option. A name check rejects every
- * other class at once; the rewrite uses Byte Buddy's bundled ASM directly, because Byte Buddy's {@code AgentBuilder}
- * alone costs about half a second of start-up, paid by every JVM of a fleet.
+ * Rewrites the few JDK classes behind every TCP socket, and the few Netty classes behind its native transports, so
+ * that they call the bridge: when a socket gets its descriptor (or a Netty channel is initialised by its bootstrap),
+ * when it is connected or accepted (or a channel becomes active), and when the application sets an option. A name
+ * check rejects every other class at once; the rewrite uses Byte Buddy's bundled ASM directly, because Byte Buddy's
+ * {@code AgentBuilder} alone costs about half a second of start-up, paid by every JVM of a fleet.
+ *
+ * <p>Netty is found by the shape of its class names, not by its package: {@code .../bootstrap/Bootstrap} with an
+ * {@code init(.../channel/Channel)} method is Netty's wherever it was relocated, and the prefix before it is that
+ * copy's root package, which the hooked descriptors are written against.
  *
  * <p>Inserted code only loads arguments and calls a static bridge method: no branches, no new locals, no new members,
  * so existing stack map frames stay valid and already loaded classes can be retransformed.
@@ -57,6 +62,26 @@ final class SocketTransformer implements ClassFileTransformer {
             "sun/nio/ch/AsynchronousServerSocketChannelImpl", List.of(
                     Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/AsynchronousServerSocketChannel;")));
 
+    /** Netty's setters of the five options on its native socket channel configs: each replaces its argument. */
+    private static final List<Hook> NETTY_SETTERS = List.of(
+            Hook.intOption("setKeepAlive", "(Z)", "SO_KEEPALIVE"),
+            Hook.intOption("setTcpKeepIdle", "(I)", "TCP_KEEPIDLE"),
+            Hook.intOption("setTcpKeepIntvl", "(I)", "TCP_KEEPINTERVAL"),
+            Hook.intOption("setTcpKeepCnt", "(I)", "TCP_KEEPCOUNT"),
+            Hook.intOption("setTcpUserTimeout", "(I)", "TCP_USER_TIMEOUT"));
+
+    /**
+     * Netty classes by their name below the root package of their copy; {@code {n}} in a descriptor stands for
+     * {@code L<root>/}. Netty 4.1 is compiled to Java 6: the inserted code uses no invokedynamic.
+     */
+    static final Map<String, List<Hook>> NETTY_TARGETS = Map.of(
+            "/bootstrap/Bootstrap", List.of(Hook.exit("init", "({n}channel/Channel;)V", "created", 1)),
+            "/channel/DefaultChannelPipeline", List.of(
+                    Hook.exit("fireChannelActive", "(){n}channel/ChannelPipeline;", "connected", 0)),
+            "/channel/epoll/EpollSocketChannelConfig", NETTY_SETTERS,
+            "/channel/uring/IoUringSocketChannelConfig", NETTY_SETTERS,
+            "/incubator/channel/uring/IOUringSocketChannelConfig", NETTY_SETTERS);
+
     /** One inserted call: on every normal return, or at entry to replace the value an option is set to. */
     static final class Hook {
         final String method;
@@ -65,25 +90,44 @@ final class SocketTransformer implements ClassFileTransformer {
         /** For exit hooks: the local holding the socket (0 = this, 1 = first argument). */
         final int socketLocal;
         final boolean atEntry;
+        /** For Netty's setters: the option's name; their descriptors are matched up to the return type. */
+        final String optionName;
 
-        private Hook(String method, String descriptor, String bridgeMethod, int socketLocal, boolean atEntry) {
+        private Hook(String method, String descriptor, String bridgeMethod, int socketLocal, boolean atEntry,
+                     String optionName) {
             this.method = method;
             this.descriptor = descriptor;
             this.bridgeMethod = bridgeMethod;
             this.socketLocal = socketLocal;
             this.atEntry = atEntry;
+            this.optionName = optionName;
+        }
+
+        /** The same hook with {@code {n}} replaced by a Netty copy's root. */
+        Hook forRoot(String root) {
+            return new Hook(method, descriptor.replace("{n}", "L" + root + "/"), bridgeMethod, socketLocal, atEntry,
+                    optionName);
+        }
+
+        boolean matches(String name, String methodDescriptor) {
+            return method.equals(name)
+                    && (optionName != null ? methodDescriptor.startsWith(descriptor) : descriptor.equals(methodDescriptor));
         }
 
         static Hook exit(String method, String descriptor, String bridgeMethod, int socketLocal) {
-            return new Hook(method, descriptor, bridgeMethod, socketLocal, false);
+            return new Hook(method, descriptor, bridgeMethod, socketLocal, false, null);
         }
 
         static Hook option(String method, String descriptor) {
-            return new Hook(method, descriptor, "option", 0, true);
+            return new Hook(method, descriptor, "option", 0, true, null);
         }
 
         static Hook legacyOption(String method, String descriptor) {
-            return new Hook(method, descriptor, "legacyOption", 0, true);
+            return new Hook(method, descriptor, "legacyOption", 0, true, null);
+        }
+
+        static Hook intOption(String method, String parameters, String optionName) {
+            return new Hook(method, parameters, "intOption", 0, true, optionName);
         }
 
         @Override
@@ -101,22 +145,37 @@ final class SocketTransformer implements ClassFileTransformer {
     @Override
     public byte[] transform(ClassLoader loader, String className, Class<?> redefined, ProtectionDomain domain,
                             byte[] bytes) {
-        if (loader != null || className == null) {
+        if (className == null) {
             return null;
         }
-        List<Hook> hooks = TARGETS.get(className);
+        List<Hook> hooks = loader == null ? TARGETS.get(className) : nettyHooks(className);
         if (hooks == null) {
             return null;
         }
         try {
-            return rewrite(className, bytes, hooks);
+            return rewrite(className, bytes, hooks, loader == null);
         } catch (Throwable t) {
             log.error("cannot hook " + className.replace('/', '.') + ", its connections will not be hardened: " + t);
             return null;
         }
     }
 
-    private byte[] rewrite(String className, byte[] bytes, List<Hook> hooks) {
+    /** The hooks of a class that looks like one of Netty's, written against its copy's root; null for others. */
+    private static List<Hook> nettyHooks(String className) {
+        for (Map.Entry<String, List<Hook>> target : NETTY_TARGETS.entrySet()) {
+            if (className.endsWith(target.getKey()) && className.length() > target.getKey().length()) {
+                String root = className.substring(0, className.length() - target.getKey().length());
+                List<Hook> hooks = new ArrayList<>();
+                for (Hook hook : target.getValue()) {
+                    hooks.add(hook.forRoot(root));
+                }
+                return hooks;
+            }
+        }
+        return null;
+    }
+
+    private byte[] rewrite(String className, byte[] bytes, List<Hook> hooks, boolean jdk) {
         ClassReader reader = new ClassReader(bytes);
         ClassWriter writer = new ClassWriter(reader, 0);
         List<Hook> missing = new ArrayList<>(hooks);
@@ -129,7 +188,7 @@ final class SocketTransformer implements ClassFileTransformer {
                     return visitor;
                 }
                 for (Hook hook : hooks) {
-                    if (hook.method.equals(name) && hook.descriptor.equals(descriptor)) {
+                    if (hook.matches(name, descriptor)) {
                         missing.remove(hook);
                         return hook.atEntry ? new OptionHook(visitor, hook) : new ExitHook(visitor, hook);
                     }
@@ -137,10 +196,14 @@ final class SocketTransformer implements ClassFileTransformer {
                 return visitor;
             }
         }, 0);
+        if (missing.size() == hooks.size() && !jdk) {
+            return null;  // named like Netty's class, but not Netty's: leave it as it is
+        }
         if (!missing.isEmpty()) {
-            // A JDK whose internals moved: fail loudly rather than harden nothing in silence.
-            log.error(className.replace('/', '.') + " has no " + missing + " on this JDK ("
-                    + System.getProperty("java.runtime.version") + "); connections through it may not be hardened");
+            // A JDK or Netty whose internals moved: fail loudly rather than harden nothing in silence.
+            log.error(className.replace('/', '.') + " has no " + missing + (jdk ? " on this JDK ("
+                    + System.getProperty("java.runtime.version") + ")" : "") + "; connections through it may not be"
+                    + " hardened");
         }
         return writer.toByteArray();
     }
@@ -182,6 +245,16 @@ final class SocketTransformer implements ClassFileTransformer {
         @Override
         public void visitCode() {
             super.visitCode();
+            if (hook.optionName != null) {
+                // {@code value = Bridge.intOption(this, "NAME", value)}: a boolean is an int on the stack.
+                super.visitVarInsn(Opcodes.ALOAD, 0);
+                super.visitLdcInsn(hook.optionName);
+                super.visitVarInsn(Opcodes.ILOAD, 1);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, "intOption",
+                        "(Ljava/lang/Object;Ljava/lang/String;I)I", false);
+                super.visitVarInsn(Opcodes.ISTORE, 1);
+                return;
+            }
             boolean legacy = hook.bridgeMethod.equals("legacyOption");
             super.visitVarInsn(Opcodes.ALOAD, 0);
             super.visitVarInsn(legacy ? Opcodes.ILOAD : Opcodes.ALOAD, 1);

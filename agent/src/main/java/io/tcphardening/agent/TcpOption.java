@@ -2,15 +2,15 @@ package io.tcphardening.agent;
 
 /**
  * The five socket options the agent manages: their configuration key, their Linux level and number, their unit and
- * range, and the name the JDK gives them in {@code SocketOption.name()} (matched by name, so that the agent needs
- * neither the {@code jdk.net} module nor a reference to Netty's option classes).
+ * range, and the name hooked code passes for them (matched by name, so that the agent needs neither the
+ * {@code jdk.net} module nor a reference to Netty's option classes).
  */
 enum TcpOption {
     KEEPALIVE("keepalive", "SO_KEEPALIVE", 1, 9, Unit.BOOLEAN, 0, 1, "SO_KEEPALIVE"),
     KEEPIDLE("keepalive.idle", "TCP_KEEPIDLE", 6, 4, Unit.SECONDS, 1, 32767, "TCP_KEEPIDLE"),
     KEEPINTVL("keepalive.interval", "TCP_KEEPINTVL", 6, 5, Unit.SECONDS, 1, 32767, "TCP_KEEPINTERVAL"),
     KEEPCNT("keepalive.count", "TCP_KEEPCNT", 6, 6, Unit.COUNT, 1, 127, "TCP_KEEPCOUNT"),
-    USER_TIMEOUT("user_timeout", "TCP_USER_TIMEOUT", 6, 18, Unit.MILLISECONDS, 0, Integer.MAX_VALUE, null);
+    USER_TIMEOUT("user_timeout", "TCP_USER_TIMEOUT", 6, 18, Unit.MILLISECONDS, 0, Integer.MAX_VALUE, "TCP_USER_TIMEOUT");
 
     enum Unit { BOOLEAN, SECONDS, COUNT, MILLISECONDS }
 
@@ -25,7 +25,10 @@ enum TcpOption {
     /** The kernel's range, in the kernel's unit. */
     final int min;
     final int max;
-    /** {@code SocketOption.name()} of the JDK's option, or null: the JDK has no API for TCP_USER_TIMEOUT. */
+    /**
+     * The name hooked code passes for this option: {@code SocketOption.name()} of the JDK's option where the JDK has
+     * one (it has none for TCP_USER_TIMEOUT), and the same names for Netty's config setters.
+     */
     final String jdkName;
 
     TcpOption(String key, String linuxName, int level, int number, Unit unit, int min, int max, String jdkName) {
