@@ -24,7 +24,8 @@ final class SocketHardener {
 
     private final NativeSocketOptions natives;
     private final HardeningLog log;
-    private final NettyChannels netty;
+    /** Created at the first Netty hook: an application without Netty loads none of the agent's Netty support. */
+    private volatile NettyChannels netty;
     private final OverrideNotes overrides = new OverrideNotes();
     private final Endpoints endpoints = new Endpoints();
     private volatile Settings settings;
@@ -46,7 +47,20 @@ final class SocketHardener {
         this.settings = settings;
         this.natives = natives;
         this.log = log;
-        this.netty = new NettyChannels(log);
+    }
+
+    private NettyChannels netty() {
+        NettyChannels current = netty;
+        if (current == null) {
+            synchronized (this) {
+                current = netty;
+                if (current == null) {
+                    current = new NettyChannels(log);
+                    netty = current;
+                }
+            }
+        }
+        return current;
     }
 
     Settings settings() {
@@ -70,6 +84,7 @@ final class SocketHardener {
             }
             return;
         }
+        NettyChannels netty = netty();
         NettyChannels.Type channel = netty.type(socket);
         OpenSocket open = channel == null ? null : netty.open(channel, socket);
         if (open != null) {
@@ -91,6 +106,7 @@ final class SocketHardener {
             }
             return;
         }
+        NettyChannels netty = netty();
         Object channel = netty.channelOf(socket);
         NettyChannels.Type type = channel == null ? null : netty.type(channel);
         OpenSocket open = type == null ? null : netty.open(type, channel);
@@ -134,6 +150,7 @@ final class SocketHardener {
             kind = jdkSocket.kind(socket);
             connection = jdkSocket.locked(socket, endpoints);
         } else {
+            NettyChannels netty = netty();
             Object channel = netty.channelOfConfig(socket);
             NettyChannels.Type type = channel == null ? null : netty.type(channel);
             OpenSocket open = type == null ? null : netty.open(type, channel);
