@@ -1,0 +1,309 @@
+package io.tcphardening.bench;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.runner.options.VerboseMode;
+
+/**
+ * Every figure of the benchmarks issue, for every JDK on the machine, each against its baselines measured in the same
+ * run: start-up (whole processes, interleaved), per connection and steady traffic (JMH), a connection storm with
+ * logging, and memory. Prints a report and writes it as Markdown to {@code bench/target/results.md}.
+ *
+ * <pre>BenchMain --agent JAR [--quick]</pre>
+ */
+public final class BenchMain {
+
+    private static final String LIBKEEPALIVE = "/usr/lib/libkeepalive.so";
+    private static final String OPENS = "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED";
+    private static final String OPENS_NET = "--add-opens=java.base/java.net=ALL-UNNAMED";
+
+    private final Path agent;
+    private final Path work;
+    private final boolean quick;
+    private final String classpath = System.getProperty("java.class.path");
+    private final StringBuilder report = new StringBuilder();
+
+    private BenchMain(Path agent, Path work, boolean quick) {
+        this.agent = agent;
+        this.work = work;
+        this.quick = quick;
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> list = Arrays.asList(args);
+        Path agent = Paths.get(list.contains("--agent") ? list.get(list.indexOf("--agent") + 1)
+                : "agent/target/tcp-hardening-agent.jar").toAbsolutePath();
+        Path work = Files.createDirectories(Paths.get("bench/target/work").toAbsolutePath());
+        BenchMain bench = new BenchMain(agent, work, list.contains("--quick"));
+        bench.say("# Benchmarks\n\nMachine: " + Runtime.getRuntime().availableProcessors() + " cores, "
+                + System.getProperty("os.name") + " " + System.getProperty("os.version") + "; agent " + agent.getFileName()
+                + "; libkeepalive " + (Files.exists(Paths.get(LIBKEEPALIVE)) ? "present" : "absent (its rows are skipped)")
+                + ".\n");
+        for (Path java : jdks()) {
+            bench.runAll(java);
+        }
+        Files.writeString(Paths.get("bench/target/results.md"), bench.report.toString());
+        System.out.println("\nWritten: bench/target/results.md");
+    }
+
+    private void runAll(Path java) throws Exception {
+        say("\n## JDK " + version(java) + " (" + java + ")\n");
+        startup(java);
+        perConnection(java);
+        steadyTraffic(java);
+        storm(java);
+        memory(java);
+    }
+
+    // ---- start-up: whole processes, the variants interleaved run by run
+
+    private void startup(Path java) throws Exception {
+        Path floor = floorAgent();
+        Map<String, List<String>> variants = new LinkedHashMap<>();
+        variants.put("none", List.of());
+        variants.put("do-nothing agent (floor)", List.of("-javaagent:" + floor));
+        variants.put("agent", List.of("-javaagent:" + agent));
+        variants.put("agent, log.level=off", List.of("-javaagent:" + agent + "=log.level=off"));
+        if (Files.exists(Paths.get(LIBKEEPALIVE))) {
+            variants.put("libkeepalive", List.of());
+        }
+        Map<String, Long> small = startupOf(java, "OneConnection", variants, quick ? 8 : 21, 3);
+        Map<String, Long> large = startupOf(java, "LargeApp", variants, quick ? 4 : 9, 2);
+        long smallAdded = small.get("agent") - small.get("none");
+        long largeAdded = large.get("agent") - large.get("none");
+        say(String.format("Start-up added by the agent: small app %+d ms (target <= %d ms), large app %+d ms, that is "
+                + "%.2f x the small app's (target <= 1.5 x). Floor of any -javaagent: %+d ms.%n", smallAdded,
+                version(java).startsWith("17") ? 60 : 90, largeAdded, largeAdded / (double) Math.max(1, smallAdded),
+                small.get("do-nothing agent (floor)") - small.get("none")));
+    }
+
+    private Map<String, Long> startupOf(Path java, String main, Map<String, List<String>> variants, int runs,
+                                        int discard) throws Exception {
+        Map<String, List<Long>> times = new LinkedHashMap<>();
+        variants.keySet().forEach(v -> times.put(v, new ArrayList<>()));
+        for (int run = 0; run < runs + discard; run++) {
+            for (Map.Entry<String, List<String>> variant : variants.entrySet()) {
+                List<String> command = new ArrayList<>(List.of(java.toString()));
+                command.addAll(variant.getValue());
+                command.addAll(List.of("-cp", classpath, "io.tcphardening.bench." + main));
+                ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .redirectError(ProcessBuilder.Redirect.DISCARD);
+                if (variant.getKey().equals("libkeepalive")) {
+                    libkeepalive(builder.environment());
+                }
+                long start = System.nanoTime();
+                Process process = builder.start();
+                if (!process.waitFor(120, TimeUnit.SECONDS) || process.exitValue() != 0) {
+                    throw new IllegalStateException(main + " failed with " + variant.getKey());
+                }
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                if (run >= discard) {
+                    times.get(variant.getKey()).add(ms);
+                }
+            }
+        }
+        say("\nStart-up, " + (main.equals("OneConnection") ? "small app (one loopback connection)"
+                : "large app (>= " + LargeApp.CLASSES + " classes, then Reactor Netty HTTP)") + ", " + runs
+                + " interleaved runs after " + discard + " discarded, wall time from fork to exit:\n\n"
+                + "| variant | median ms | p25-p75 ms | added (median) |\n| --- | --- | --- | --- |");
+        Map<String, Long> medians = new LinkedHashMap<>();
+        for (Map.Entry<String, List<Long>> variant : times.entrySet()) {
+            long[] sorted = variant.getValue().stream().mapToLong(Long::longValue).sorted().toArray();
+            medians.put(variant.getKey(), sorted[sorted.length / 2]);
+        }
+        for (Map.Entry<String, List<Long>> variant : times.entrySet()) {
+            long[] sorted = variant.getValue().stream().mapToLong(Long::longValue).sorted().toArray();
+            say(String.format("| %s | %d | %d-%d | %+d |", variant.getKey(), sorted[sorted.length / 2],
+                    sorted[sorted.length / 4], sorted[sorted.length * 3 / 4],
+                    sorted[sorted.length / 2] - medians.get("none")));
+        }
+        return medians;
+    }
+
+    // ---- per connection and steady traffic: JMH, one fork per variant
+
+    private void perConnection(Path java) throws Exception {
+        say("\nPer connection (sequential loopback connect + accept + close, both ends; JMH average, us/op):\n\n"
+                + "| connection | none | options by hand | agent (log off) | agent (log info, file) | libkeepalive |"
+                + " agent / by hand |\n| --- | --- | --- | --- | --- | --- | --- |");
+        for (String method : List.of("socket", "socketChannel", "nettyEpoll")) {
+            double none = jmh(java, "ConnectionBench." + method, "plain", List.of(), false);
+            double byHand = jmh(java, "ConnectionBench." + method, "byHand", List.of(OPENS, OPENS_NET), false);
+            double withAgent = jmh(java, "ConnectionBench." + method, "plain",
+                    List.of("-javaagent:" + agent + "=log.level=off"), false);
+            Path log = work.resolve("connection-" + method + ".log");
+            Files.deleteIfExists(log);
+            double withLog = jmh(java, "ConnectionBench." + method, "plain",
+                    List.of("-javaagent:" + agent + "=log.file=" + log), false);
+            String preload = "-";
+            if (Files.exists(Paths.get(LIBKEEPALIVE)) && !method.equals("nettyEpoll")) {
+                preload = String.format("%.2f", jmh(java, "ConnectionBench." + method, "plain", List.of(), true));
+            }
+            say(String.format("| %s | %.2f | %.2f | %.2f | %.2f | %s | **%.3f** (target <= 1.03) |", method, none,
+                    byHand, withAgent, withLog, preload, withAgent / byHand));
+        }
+    }
+
+    private void steadyTraffic(Path java) throws Exception {
+        double none = jmh(java, "SteadyTrafficBench.roundTrip", null, List.of(), false);
+        double withAgent = jmh(java, "SteadyTrafficBench.roundTrip", null, List.of("-javaagent:" + agent), false);
+        say(String.format("%nSteady traffic (64-byte request and response over one persistent connection, JMH "
+                + "throughput): none %.1f ops/ms, agent %.1f ops/ms, agent / none **%.3f** (target >= 0.99).%n",
+                none, withAgent, withAgent / none));
+    }
+
+    private double jmh(Path java, String benchmark, String mode, List<String> jvmArgs, boolean preload)
+            throws Exception {
+        Path jvm = preload ? preloadingJvm(java) : java;
+        ChainedOptionsBuilder options = new OptionsBuilder().include("io\\.tcphardening\\.bench\\." + benchmark + "$")
+                .jvm(jvm.toString()).forks(1).warmupIterations(quick ? 2 : 3).warmupTime(TimeValue.seconds(1))
+                .measurementIterations(quick ? 3 : 5).measurementTime(TimeValue.seconds(1))
+                .verbosity(VerboseMode.SILENT).shouldFailOnError(true);
+        if (mode != null) {
+            options.param("mode", mode);
+        }
+        if (!jvmArgs.isEmpty()) {
+            options.jvmArgsAppend(jvmArgs.toArray(new String[0]));
+        }
+        RunResult result = new Runner(options.build()).runSingle();
+        return result.getPrimaryResult().getScore();
+    }
+
+    // ---- storm and memory: whole processes
+
+    private void storm(Path java) throws Exception {
+        int seconds = quick ? 4 : 8;
+        Path log = work.resolve("storm.log");
+        Files.deleteIfExists(log);
+        String off = run(java, List.of("-javaagent:" + agent + "=log.level=off"), "Storm", "8", "" + seconds);
+        String info = run(java, List.of("-javaagent:" + agent + "=log.level=info,log.file=" + log), "Storm", "8",
+                "" + seconds);
+        long connections = Long.parseLong(info.split(" ")[1]);
+        List<String> lines = Files.readAllLines(log);
+        long connectionLines = lines.stream().filter(l -> l.contains(" connect ") || l.contains(" accept ")).count();
+        long reportedDrops = lines.stream().filter(l -> l.contains("log lines dropped"))
+                .mapToLong(l -> Long.parseLong(l.replaceAll(".*\\((\\d+) in all\\).*", "$1"))).max().orElse(0);
+        double rateOff = Double.parseDouble(off.trim().split(" ")[3]);
+        double rateInfo = Double.parseDouble(info.trim().split(" ")[3]);
+        say(String.format("Connection storm (8 threads, %d s, loopback): log.level=off %.0f connections/s, log.level=info"
+                + " to a file %.0f/s, ratio **%.3f** (target >= 0.95). Lines: %d connection ends, %d lines written, %d"
+                + " lost, %d reported dropped by the agent.%n", seconds, rateOff, rateInfo, rateInfo / rateOff,
+                2 * connections, connectionLines, 2 * connections - connectionLines, reportedDrops));
+    }
+
+    private void memory(Path java) throws Exception {
+        String count = quick ? "20000" : "100000";
+        long[] none = memoryOf(run(java, List.of(), "Memory", count));
+        long[] withAgent = memoryOf(run(java, List.of("-javaagent:" + agent + "=log.level=off"), "Memory", count));
+        say(String.format("Memory after %s connections opened and closed, then GC: heap retained none %.1f MiB, agent "
+                + "%.1f MiB (%+.2f MiB); metaspace %+.1f MiB; classes %+d.%n", count, none[0] / 1048576.0,
+                withAgent[0] / 1048576.0, (withAgent[0] - none[0]) / 1048576.0, (withAgent[1] - none[1]) / 1048576.0,
+                withAgent[2] - none[2]));
+    }
+
+    private static long[] memoryOf(String line) {
+        String[] parts = line.trim().split(" ");
+        return new long[] {Long.parseLong(parts[1]), Long.parseLong(parts[3]), Long.parseLong(parts[5])};
+    }
+
+    private String run(Path java, List<String> jvmArgs, String main, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(java.toString()));
+        command.addAll(jvmArgs);
+        command.addAll(List.of("-cp", classpath, "io.tcphardening.bench." + main));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(300, TimeUnit.SECONDS) || process.exitValue() != 0) {
+            throw new IllegalStateException(main + " failed: " + out);
+        }
+        return out.lines().reduce((a, b) -> b).orElse("");
+    }
+
+    // ---- helpers
+
+    private void say(String line) {
+        System.out.println(line);
+        report.append(line).append('\n');
+    }
+
+    private static void libkeepalive(Map<String, String> env) {
+        env.put("LD_PRELOAD", LIBKEEPALIVE);
+        env.put("KEEPIDLE", Integer.toString(HandSet.IDLE));
+        env.put("KEEPINTVL", Integer.toString(HandSet.INTERVAL));
+        env.put("KEEPCNT", Integer.toString(HandSet.COUNT));
+    }
+
+    /** A {@code java} that preloads libkeepalive: JMH forks its JVMs from a path, not an environment. */
+    private Path preloadingJvm(Path java) throws IOException {
+        Path script = work.resolve("java-libkeepalive-" + Math.abs(java.toString().hashCode()));
+        Map<String, String> env = new TreeMap<>();
+        libkeepalive(env);
+        StringBuilder text = new StringBuilder("#!/bin/sh\n");
+        env.forEach((k, v) -> text.append("export ").append(k).append('=').append(v).append('\n'));
+        text.append("exec ").append(java).append(" \"$@\"\n");
+        Files.writeString(script, text.toString());
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return script;
+    }
+
+    private Path floorAgent() throws IOException {
+        Path jar = work.resolve("noop-agent.jar");
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().putValue("Premain-Class", NoopAgent.class.getName());
+        String entry = NoopAgent.class.getName().replace('.', '/') + ".class";
+        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream jarOut = new JarOutputStream(out, manifest);
+             var in = NoopAgent.class.getClassLoader().getResourceAsStream(entry)) {
+            jarOut.putNextEntry(new JarEntry(entry));
+            in.transferTo(jarOut);
+            jarOut.closeEntry();
+        }
+        return jar;
+    }
+
+    /** Every JDK 11+ under /usr/lib/jvm, by real path. */
+    static List<Path> jdks() throws IOException {
+        Map<Path, Path> found = new TreeMap<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(Paths.get("/usr/lib/jvm"))) {
+            for (Path dir : dirs) {
+                Path java = dir.resolve("bin/java");
+                if (Files.isExecutable(java) && Files.exists(dir.resolve("release"))
+                        && !version(java.toRealPath()).matches("(1\\.|9|10)\\b.*")) {
+                    found.putIfAbsent(dir.toRealPath(), java.toRealPath());
+                }
+            }
+        }
+        return new ArrayList<>(found.values());
+    }
+
+    static String version(Path java) throws IOException {
+        Properties release = new Properties();
+        try (var in = Files.newInputStream(java.getParent().getParent().resolve("release"))) {
+            release.load(in);
+        }
+        return release.getProperty("JAVA_VERSION", "?").replace("\"", "");
+    }
+}
