@@ -1,12 +1,14 @@
 package java.net;
 
-import java.lang.invoke.MethodHandle;
+import java.util.function.BiFunction;
+import java.util.function.ObjIntConsumer;
 
 /**
  * The bridge between hooked code and the agent. Compiled into {@code java.net} ({@code --patch-module}) and shipped
  * as data inside the agent jar; {@code BridgeInjector} defines it inside {@code java.base}, where both the JDK's
  * socket classes and any copy of Netty, in any class loader, can call it. So it may use JDK types only, and holds
- * nothing but two method handles into the agent's own class loader.
+ * nothing but two handlers of the agent's, typed by JDK interfaces: calling them links like any interface call,
+ * with nothing spun at first use.
  *
  * <p>Every method returns normally whatever happens behind it: the hooked code is the application's.
  */
@@ -19,16 +21,12 @@ public final class TcpHardeningBridge {
     /** SocketOptions.SO_KEEPALIVE: the one option of ours that the legacy integer API can set. */
     private static final int LEGACY_SO_KEEPALIVE = 0x0008;
 
-    private static volatile MethodHandle events;
-    private static volatile MethodHandle options;
+    /** (socket, event): set by the agent, through reflection on this package opened to it. */
+    private static volatile ObjIntConsumer<Object> events;
+    /** (socket, {name, value}) to the value to set instead. */
+    private static volatile BiFunction<Object, Object[], Object> options;
 
     private TcpHardeningBridge() {
-    }
-
-    /** Called by the agent through a private lookup; not visible to the application. */
-    static void install(MethodHandle eventHandler, MethodHandle optionHandler) {
-        events = eventHandler;
-        options = optionHandler;
     }
 
     /** A socket got its descriptor and is not connected yet: the time to set options before the handshake. */
@@ -46,12 +44,12 @@ public final class TcpHardeningBridge {
 
     /** The application sets an option; returns the value to set instead. */
     public static Object option(Object socket, Object name, Object value) {
-        MethodHandle handler = options;
+        BiFunction<Object, Object[], Object> handler = options;
         if (handler == null) {
             return value;
         }
         try {
-            return (Object) handler.invokeExact(socket, name, value);
+            return handler.apply(socket, new Object[] {name, value});
         } catch (Throwable t) {
             return value;
         }
@@ -76,10 +74,10 @@ public final class TcpHardeningBridge {
     }
 
     private static void event(Object socket, int event) {
-        MethodHandle handler = events;
+        ObjIntConsumer<Object> handler = events;
         if (handler != null) {
             try {
-                handler.invokeExact(socket, event);
+                handler.accept(socket, event);
             } catch (Throwable ignored) {
                 // the agent counts its own failures; nothing may reach the application
             }

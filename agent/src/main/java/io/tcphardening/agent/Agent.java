@@ -26,7 +26,7 @@ public final class Agent {
     static final int CONFIG_ERROR_STATUS = 2;
 
     private static final Object LOCK = new Object();
-    private static SocketHardener running;
+    private static volatile SocketHardener running;
     private static HardeningLog runningLog;
 
     private Agent() {
@@ -35,6 +35,12 @@ public final class Agent {
 
     /** Called by {@code AgentEntry.premain} ({@code live} false) and {@code agentmain} ({@code live} true). */
     public static void start(String args, Instrumentation inst, boolean live, Path jar) {
+        HardeningLog log = running == null ? new HardeningLog(new Runnable() {
+            @Override
+            public void run() {
+                HookWeaver.warmUp();
+            }
+        }) : null;
         Settings settings;
         try {
             settings = SettingsLoader.load(args, systemProperties(), System.getenv(), jar.getParent());
@@ -46,10 +52,13 @@ public final class Agent {
             if (!live) {
                 System.exit(CONFIG_ERROR_STATUS);
             }
+            if (log != null) {
+                log.installed(null);
+            }
             return;
         }
         synchronized (LOCK) {
-            if (running != null) {
+            if (running != null || log == null) {
                 running.update(settings);
                 runningLog.warn("settings replaced for new connections: " + settings.describe());
                 return;
@@ -57,16 +66,24 @@ public final class Agent {
             if (!System.getProperty("os.name", "").startsWith("Linux")) {
                 System.err.println("tcp-hardening-agent: NOT ACTIVE: it supports Linux only, this is "
                         + System.getProperty("os.name"));
+                log.installed(null);
                 return;
             }
-            HardeningLog log = HardeningLog.start(settings);
+            log.configure(settings);
             try {
                 running = install(settings, inst, log);
                 runningLog = log;
+                SocketHardener hardener = running;
+                log.installed(new Runnable() {
+                    @Override
+                    public void run() {
+                        hardener.warmUp();
+                    }
+                });
                 log.info("tcp-hardening-agent " + version() + " active on JDK "
                         + System.getProperty("java.runtime.version") + ": " + settings.describe());
             } catch (Throwable t) {
-                log.error("NOT ACTIVE, the application runs without it: " + t);
+                log.installed(null);
                 System.err.println("tcp-hardening-agent: NOT ACTIVE, the application runs without it: " + t);
             }
         }
@@ -81,8 +98,8 @@ public final class Agent {
             throws Exception {
         JdkInternals jdk = JdkInternals.open(inst);
         SocketHardener hardener = new SocketHardener(settings, new NativeSocketOptions(jdk), log);
-        Hooks.install(hardener, log);
-        BridgeInjector.inject(jdk, Hooks.events(), Hooks.options());
+        Hooks hooks = new Hooks(hardener, log);
+        BridgeInjector.inject(jdk, hooks, hooks);
         // Register first, then retransform what is loaded already: a target may load in between.
         inst.addTransformer(new SocketTransformer(log), true);
         retransformLoaded(inst);

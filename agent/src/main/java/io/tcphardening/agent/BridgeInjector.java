@@ -2,9 +2,9 @@ package io.tcphardening.agent;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
+import java.lang.reflect.Field;
+import java.util.function.BiFunction;
+import java.util.function.ObjIntConsumer;
 
 /**
  * Defines the bridge inside {@code java.base}, in package {@code java.net}. There the JDK's socket classes can link to
@@ -16,29 +16,26 @@ final class BridgeInjector {
     /** The bridge's name once defined, as the hooked bytecode refers to it. */
     static final String BRIDGE = "java/net/TcpHardeningBridge";
 
-
     private BridgeInjector() {
         // no instances
     }
 
     /** Defines the bridge (once per JVM) and points it at the agent's handlers. */
-    static void inject(JdkInternals jdk, MethodHandle events, MethodHandle options) throws Exception {
-        MethodHandles.Lookup javaNet = jdk.javaNet();
+    static void inject(JdkInternals jdk, ObjIntConsumer<Object> events, BiFunction<Object, Object[], Object> options)
+            throws Exception {
         Class<?> bridge;
         try {
             bridge = Class.forName(BRIDGE.replace('/', '.'), false, null);
         } catch (ClassNotFoundException notYet) {
-            bridge = javaNet.defineClass(classFile());
+            bridge = jdk.javaNet().defineClass(classFile());
         }
-        MethodHandle install = javaNet.findStatic(bridge, "install",
-                MethodType.methodType(void.class, MethodHandle.class, MethodHandle.class));
-        try {
-            install.invokeExact(events, options);
-        } catch (Exception | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        // java.net is open to the agent's module (JdkInternals): plain reflection, no method handles to spin.
+        Field optionsField = bridge.getDeclaredField("options");
+        optionsField.setAccessible(true);
+        optionsField.set(null, options);
+        Field eventsField = bridge.getDeclaredField("events");
+        eventsField.setAccessible(true);
+        eventsField.set(null, events);
     }
 
     /** Compiled into {@code java.net} at build time, and stored where no class loader would define it. */

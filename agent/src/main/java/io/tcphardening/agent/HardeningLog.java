@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.time.LocalDateTime;
@@ -17,9 +18,11 @@ import org.tinylog.writers.FileWriter;
 import org.tinylog.writers.Writer;
 
 /**
- * The agent's one place that logs. Callers on the application's threads only put a line into a bounded queue; one
- * daemon thread, {@code tcp-hardening-log}, formats and writes it through a writer of the agent's own, relocated
- * tinylog. So a slow disk never blocks a connect, and the agent's file I/O never passes through its own socket hooks.
+ * The agent's one place that logs. Callers on the application's threads only put a line into a bounded queue; the
+ * agent's one daemon thread, {@code tcp-hardening}, formats and writes it through a writer of the agent's own,
+ * relocated tinylog. So a slow disk never blocks a connect, and the agent's file I/O never passes through its own
+ * socket hooks. Before it writes, the same thread runs the agent's warm-up (see {@link #start}); with logging off it
+ * ends after that.
  *
  * <p>The writer is used directly, without tinylog's {@code Logger} facade: the facade's provider look-up and global
  * {@code Configuration} cost about 90 ms of start-up in every JVM, and that configuration would read an application's
@@ -35,7 +38,7 @@ final class HardeningLog {
         String text();
     }
 
-    static final String THREAD_NAME = "tcp-hardening-log";
+    static final String THREAD_NAME = "tcp-hardening";
     private static final int QUEUE_LINES = 16_384;
     private static final long SUMMARY_NANOS = TimeUnit.SECONDS.toNanos(60);
 
@@ -56,32 +59,66 @@ final class HardeningLog {
     private final AtomicLong dropped = new AtomicLong();
     private final Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
     private volatile LogLevel level;
+    private final CountDownLatch installed = new CountDownLatch(1);
+    private volatile Settings settings;
+    private volatile Runnable warmUp;
     private final Thread thread;
 
-    private HardeningLog(Settings settings) {
-        this.level = settings.logLevel();
+    /**
+     * Starts the agent's thread at once, at the top of premain. It runs {@code early} (work that needs nothing from
+     * premain: overlapping premain makes it free on a second core), waits for {@link #installed}, runs the warm-up
+     * given there, then writes the log until the JVM exits, or, with logging off, ends.
+     */
+    HardeningLog(Runnable early) {
+        this.level = LogLevel.OFF;
         this.thread = new Thread(new Runnable() {
             @Override
             public void run() {
-                writeUntilClosed(settings);
+                runQuietly(early);
+                try {
+                    installed.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                runQuietly(warmUp);
+                if (settings != null && settings.logLevel() != LogLevel.OFF) {
+                    writeUntilClosed(settings);
+                }
             }
         }, THREAD_NAME);
         thread.setDaemon(true);
         thread.setContextClassLoader(HardeningLog.class.getClassLoader());
+        thread.start();
     }
 
-    static HardeningLog start(Settings settings) {
-        HardeningLog log = new HardeningLog(settings);
-        if (settings.logLevel() != LogLevel.OFF) {
-            log.thread.start();
+    /** The settings are known: lines at their level are queued from now on. */
+    void configure(Settings configured) {
+        this.settings = configured;
+        this.level = configured.logLevel();
+        if (configured.logLevel() != LogLevel.OFF) {
             Runtime.getRuntime().addShutdownHook(new Thread(new Runnable() {
                 @Override
                 public void run() {
-                    log.close();
+                    close();
                 }
-            }, "tcp-hardening-log-flush"));
+            }, "tcp-hardening-flush"));
         }
-        return log;
+    }
+
+    /** The hooks are in place (or failed to be: {@code warmUp} null): the thread goes on. */
+    void installed(Runnable warmUpTask) {
+        this.warmUp = warmUpTask;
+        installed.countDown();
+    }
+
+    private void runQuietly(Runnable task) {
+        try {
+            if (task != null) {
+                task.run();
+            }
+        } catch (Throwable t) {
+            warn("warm-up failed, the first connections pay for it: " + t);
+        }
     }
 
     boolean enabled(LogLevel wanted) {
@@ -257,6 +294,7 @@ final class HardeningLog {
     /** At JVM exit: write what is queued, then close the writer. */
     private void close() {
         try {
+            installed.countDown();
             if (queue.offer(END, 100, TimeUnit.MILLISECONDS)) {
                 thread.join(TimeUnit.SECONDS.toMillis(2));
             }

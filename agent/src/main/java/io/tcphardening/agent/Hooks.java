@@ -1,68 +1,55 @@
 package io.tcphardening.agent;
 
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
+import java.util.function.BiFunction;
+import java.util.function.ObjIntConsumer;
 
 /**
  * What the bridge calls. Each method delegates at once to the hardener and never throws: whatever goes wrong is
  * counted and logged as the agent's failure, and the application's call goes on as without the agent.
  */
-final class Hooks {
+final class Hooks implements ObjIntConsumer<Object>, BiFunction<Object, Object[], Object> {
 
-    private static volatile SocketHardener hardener;
-    private static volatile HardeningLog log;
+    private final SocketHardener hardener;
+    private final HardeningLog log;
 
-    private Hooks() {
-        // no instances
+    Hooks(SocketHardener hardener, HardeningLog log) {
+        this.hardener = hardener;
+        this.log = log;
     }
 
-    static void install(SocketHardener socketHardener, HardeningLog hardeningLog) {
-        log = hardeningLog;
-        hardener = socketHardener;
-    }
-
-    static MethodHandle events() throws ReflectiveOperationException {
-        return MethodHandles.lookup().findStatic(Hooks.class, "onEvent",
-                MethodType.methodType(void.class, Object.class, int.class));
-    }
-
-    static MethodHandle options() throws ReflectiveOperationException {
-        return MethodHandles.lookup().findStatic(Hooks.class, "onOption",
-                MethodType.methodType(Object.class, Object.class, Object.class, Object.class));
-    }
-
-    /** Bridge event codes: see {@code TcpHardeningBridge}. */
-    static void onEvent(Object socket, int event) {
-        SocketHardener current = hardener;
-        if (current == null || socket == null) {
+    /** A bridge event: {@code TcpHardeningBridge.CREATED} (0), {@code CONNECTED} (1) or {@code ACCEPTED} (2). */
+    @Override
+    public void accept(Object socket, int event) {
+        if (socket == null) {
             return;
         }
         try {
             if (event == 0) {
-                current.created(socket);
+                hardener.created(socket);
             } else {
-                current.established(socket, event == 2);
+                hardener.established(socket, event == 2);
             }
         } catch (Throwable t) {
             failed(socket, t);
         }
     }
 
-    static Object onOption(Object socket, Object name, Object value) {
-        SocketHardener current = hardener;
-        if (current == null || socket == null || name == null) {
+    /** The application sets an option: {@code nameAndValue} is {name, value}; returns the value to set instead. */
+    @Override
+    public Object apply(Object socket, Object[] nameAndValue) {
+        Object value = nameAndValue[1];
+        if (socket == null || nameAndValue[0] == null) {
             return value;
         }
         try {
-            return current.applicationSets(socket, name, value);
+            return hardener.applicationSets(socket, nameAndValue[0], value);
         } catch (Throwable t) {
             failed(socket, t);
             return value;
         }
     }
 
-    private static void failed(Object socket, Throwable t) {
+    private void failed(Object socket, Throwable t) {
         try {
             log.failure("internal error: " + t.getClass().getName(),
                     "internal error while hardening a " + socket.getClass().getName() + ": " + t);

@@ -16,8 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Builds {@link Settings} from the operator's sources, validating every value of every source: a mistake anywhere
@@ -41,8 +39,6 @@ final class SettingsLoader {
     private static final String PROPERTY_PREFIX = "tcphardening.";
     private static final String ENV_PREFIX = "TCPHARDENING_";
     private static final int MAX_FILE_BYTES = 64 * 1024;
-    private static final Pattern DURATION = Pattern.compile("([0-9]{1,30})\\s*(ms|s|m|h)");
-    private static final Pattern COUNT = Pattern.compile("[0-9]{1,30}");
 
     /** Every key the agent knows, in the order they are documented. */
     static final List<String> KEYS;
@@ -351,7 +347,7 @@ final class SettingsLoader {
                 }
                 throw invalid(option.key, entry, "true, false, or " + UNCHANGED);
             case COUNT:
-                if (COUNT.matcher(value).matches()) {
+                if (!value.isEmpty() && digits(value) == value.length()) {
                     long count = Long.parseLong(value.length() > 12 ? "9999999999999" : value);
                     if (count >= option.min && count <= option.max) {
                         return (int) count;
@@ -364,19 +360,20 @@ final class SettingsLoader {
     }
 
     private static int duration(TcpOption option, Entry entry, String value) throws ConfigException {
-        if (COUNT.matcher(value).matches()) {
+        int digits = digits(value);
+        if (!value.isEmpty() && digits == value.length()) {
             throw new ConfigException(entry.source + ": " + option.key + " = " + quote(entry.value)
                     + " has no unit; durations always carry one: " + value + "ms, " + value + "s, " + value + "m or "
                     + value + "h (allowed: " + allowed(option) + ")");
         }
-        Matcher matcher = DURATION.matcher(value);
-        if (!matcher.matches()) {
+        String unit = value.substring(Math.max(digits, 0)).trim();
+        if (digits <= 0 || !(unit.equals("ms") || unit.equals("s") || unit.equals("m") || unit.equals("h"))) {
             throw invalid(option.key, entry, allowed(option));
         }
-        String digits = matcher.group(1).replaceFirst("^0+(?=.)", "");
-        long amount = digits.length() > 12 ? Long.MAX_VALUE / 4 : Long.parseLong(digits);
+        String number = value.substring(0, digits).replaceFirst("^0+(?=.)", "");
+        long amount = number.length() > 12 ? Long.MAX_VALUE / 4 : Long.parseLong(number);
         long millis;
-        switch (matcher.group(2)) {
+        switch (unit) {
             case "h":
                 millis = amount * 3_600_000L;
                 break;
@@ -408,6 +405,18 @@ final class SettingsLoader {
             throw invalid(option.key, entry, allowed(option));
         }
         return (int) millis;
+    }
+
+    /**
+     * The length of the run of ASCII digits that starts {@code value}, or -1 if it has more than 30 (beyond any
+     * option's range: rejected without parsing). A value of digits only has a result equal to its length.
+     */
+    private static int digits(String value) {
+        int length = 0;
+        while (length < value.length() && value.charAt(length) >= '0' && value.charAt(length) <= '9') {
+            length++;
+        }
+        return length > 30 ? -1 : length;
     }
 
     static String allowed(TcpOption option) {

@@ -49,6 +49,21 @@ final class SocketHardener {
         this.log = log;
     }
 
+    /**
+     * Off the application's start path, on the agent's own thread: loads the JDK classes behind java.net.Socket and
+     * SocketChannel, so that their rewrite (ASM, cold: tens of milliseconds) happens here, and resolves how to reach
+     * their descriptors. An application that opens its first connection meanwhile simply waits for the class.
+     */
+    void warmUp() {
+        for (String name : new String[] {"sun.nio.ch.NioSocketImpl", "sun.nio.ch.SocketChannelImpl"}) {
+            try {
+                jdk.get(Class.forName(name, false, null));
+            } catch (ClassNotFoundException | LinkageError e) {
+                log.debug("nothing to prepare for " + name + ": " + e);
+            }
+        }
+    }
+
     private NettyChannels netty() {
         NettyChannels current = netty;
         if (current == null) {

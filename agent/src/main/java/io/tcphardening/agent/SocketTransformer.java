@@ -5,25 +5,17 @@ import java.security.ProtectionDomain;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import net.bytebuddy.jar.asm.ClassReader;
-import net.bytebuddy.jar.asm.ClassVisitor;
-import net.bytebuddy.jar.asm.ClassWriter;
-import net.bytebuddy.jar.asm.MethodVisitor;
-import net.bytebuddy.jar.asm.Opcodes;
 
 /**
  * Rewrites the few JDK classes behind every TCP socket, and the few Netty classes behind its native transports, so
  * that they call the bridge: when a socket gets its descriptor (or a Netty channel is initialised by its bootstrap),
  * when it is connected or accepted (or a channel becomes active), and when the application sets an option. A name
- * check rejects every other class at once; the rewrite uses Byte Buddy's bundled ASM directly, because Byte Buddy's
- * {@code AgentBuilder} alone costs about half a second of start-up, paid by every JVM of a fleet.
+ * check rejects every other class at once; {@link HookWeaver} rewrites the few that match.
  *
  * <p>Netty is found by the shape of its class names, not by its package: {@code .../bootstrap/Bootstrap} with an
  * {@code init(.../channel/Channel)} method is Netty's wherever it was relocated, and the prefix before it is that
  * copy's root package, which the hooked descriptors are written against.
  *
- * <p>Inserted code only loads arguments and calls a static bridge method: no branches, no new locals, no new members,
- * so existing stack map frames stay valid and already loaded classes can be retransformed.
  */
 final class SocketTransformer implements ClassFileTransformer {
 
@@ -153,7 +145,7 @@ final class SocketTransformer implements ClassFileTransformer {
             return null;
         }
         try {
-            return rewrite(className, bytes, hooks, loader == null);
+            return HookWeaver.rewrite(className, bytes, hooks, loader == null, log);
         } catch (Throwable t) {
             log.error("cannot hook " + className.replace('/', '.') + ", its connections will not be hardened: " + t);
             return null;
@@ -173,101 +165,5 @@ final class SocketTransformer implements ClassFileTransformer {
             }
         }
         return null;
-    }
-
-    private byte[] rewrite(String className, byte[] bytes, List<Hook> hooks, boolean jdk) {
-        ClassReader reader = new ClassReader(bytes);
-        ClassWriter writer = new ClassWriter(reader, 0);
-        List<Hook> missing = new ArrayList<>(hooks);
-        reader.accept(new ClassVisitor(Opcodes.ASM9, writer) {
-            @Override
-            public MethodVisitor visitMethod(int access, String name, String descriptor, String signature,
-                                             String[] exceptions) {
-                MethodVisitor visitor = super.visitMethod(access, name, descriptor, signature, exceptions);
-                if ((access & Opcodes.ACC_BRIDGE) != 0) {
-                    return visitor;
-                }
-                for (Hook hook : hooks) {
-                    if (hook.matches(name, descriptor)) {
-                        missing.remove(hook);
-                        return hook.atEntry ? new OptionHook(visitor, hook) : new ExitHook(visitor, hook);
-                    }
-                }
-                return visitor;
-            }
-        }, 0);
-        if (missing.size() == hooks.size() && !jdk) {
-            return null;  // named like Netty's class, but not Netty's: leave it as it is
-        }
-        if (!missing.isEmpty()) {
-            // A JDK or Netty whose internals moved: fail loudly rather than harden nothing in silence.
-            log.error(className.replace('/', '.') + " has no " + missing + (jdk ? " on this JDK ("
-                    + System.getProperty("java.runtime.version") + ")" : "") + "; connections through it may not be"
-                    + " hardened");
-        }
-        return writer.toByteArray();
-    }
-
-    /** Before each normal return: {@code Bridge.created|connected|accepted(socket)}. */
-    private static final class ExitHook extends MethodVisitor {
-        private final Hook hook;
-
-        ExitHook(MethodVisitor next, Hook hook) {
-            super(Opcodes.ASM9, next);
-            this.hook = hook;
-        }
-
-        @Override
-        public void visitInsn(int opcode) {
-            if (opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN) {
-                super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
-                super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
-                        "(Ljava/lang/Object;)V", false);
-            }
-            super.visitInsn(opcode);
-        }
-
-        @Override
-        public void visitMaxs(int maxStack, int maxLocals) {
-            super.visitMaxs(maxStack + 1, maxLocals);
-        }
-    }
-
-    /** At entry: {@code value = Bridge.option(this, name, value)}, so the JDK sets the configured value instead. */
-    private static final class OptionHook extends MethodVisitor {
-        private final Hook hook;
-
-        OptionHook(MethodVisitor next, Hook hook) {
-            super(Opcodes.ASM9, next);
-            this.hook = hook;
-        }
-
-        @Override
-        public void visitCode() {
-            super.visitCode();
-            if (hook.optionName != null) {
-                // {@code value = Bridge.intOption(this, "NAME", value)}: a boolean is an int on the stack.
-                super.visitVarInsn(Opcodes.ALOAD, 0);
-                super.visitLdcInsn(hook.optionName);
-                super.visitVarInsn(Opcodes.ILOAD, 1);
-                super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, "intOption",
-                        "(Ljava/lang/Object;Ljava/lang/String;I)I", false);
-                super.visitVarInsn(Opcodes.ISTORE, 1);
-                return;
-            }
-            boolean legacy = hook.bridgeMethod.equals("legacyOption");
-            super.visitVarInsn(Opcodes.ALOAD, 0);
-            super.visitVarInsn(legacy ? Opcodes.ILOAD : Opcodes.ALOAD, 1);
-            super.visitVarInsn(Opcodes.ALOAD, 2);
-            super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
-                    legacy ? "(Ljava/lang/Object;ILjava/lang/Object;)Ljava/lang/Object;"
-                            : "(Ljava/lang/Object;Ljava/lang/Object;Ljava/lang/Object;)Ljava/lang/Object;", false);
-            super.visitVarInsn(Opcodes.ASTORE, 2);
-        }
-
-        @Override
-        public void visitMaxs(int maxStack, int maxLocals) {
-            super.visitMaxs(Math.max(maxStack, 3), maxLocals);
-        }
     }
 }

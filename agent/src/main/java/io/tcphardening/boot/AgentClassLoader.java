@@ -76,6 +76,20 @@ final class AgentClassLoader extends ClassLoader {
         }
     }
 
+    /** Straight from the jar: no {@code jar:} URL machinery on the start-up path. */
+    @Override
+    public InputStream getResourceAsStream(String name) {
+        JarEntry entry = jar.getJarEntry(PREFIX + (name.endsWith(".class") ? name + "data" : name));
+        if (entry == null) {
+            return super.getResourceAsStream(name);
+        }
+        try {
+            return jar.getInputStream(entry);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     @Override
     protected Enumeration<URL> findResources(String name) {
         URL url = findResource(name);

@@ -1,0 +1,138 @@
+package io.tcphardening.agent;
+
+import java.util.ArrayList;
+import java.util.List;
+import net.bytebuddy.jar.asm.ClassReader;
+import net.bytebuddy.jar.asm.ClassVisitor;
+import net.bytebuddy.jar.asm.ClassWriter;
+import net.bytebuddy.jar.asm.MethodVisitor;
+import net.bytebuddy.jar.asm.Opcodes;
+
+/**
+ * Inserts the bridge calls into a class that {@link SocketTransformer} matched, with Byte Buddy's bundled ASM used
+ * directly: Byte Buddy's {@code AgentBuilder} alone costs about half a second of start-up, paid by every JVM of a
+ * fleet. A class of its own, so that ASM is loaded at the first class to rewrite, not at premain.
+ *
+ * <p>Inserted code only loads arguments and calls a static bridge method: no branches, no new locals, no new members,
+ * so existing stack map frames stay valid and already loaded classes can be retransformed.
+ */
+final class HookWeaver {
+
+    private HookWeaver() {
+        // no instances
+    }
+
+    /**
+     * Loads and runs ASM once on a small class (the bridge's own bytes), on the agent's thread while premain is still
+     * busy: the first real rewrite, on an application's thread, then finds ASM loaded.
+     */
+    static void warmUp() {
+        try (java.io.InputStream in = HookWeaver.class.getClassLoader()
+                .getResourceAsStream(BridgeInjector.BRIDGE + ".class")) {
+            if (in != null) {
+                rewrite(BridgeInjector.BRIDGE, in.readAllBytes(), List.of(SocketTransformer.Hook.exit("created",
+                        "(Ljava/lang/Object;)V", "connected", 0)), true, null);
+            }
+        } catch (java.io.IOException ignored) {
+            // only a warm-up
+        }
+    }
+
+    /** The class with its hooks inserted; null to leave it as it is (a class named like Netty's that is not). */
+    static byte[] rewrite(String className, byte[] bytes, List<SocketTransformer.Hook> hooks, boolean jdk,
+                          HardeningLog log) {
+        ClassReader reader = new ClassReader(bytes);
+        ClassWriter writer = new ClassWriter(reader, 0);
+        List<SocketTransformer.Hook> missing = new ArrayList<>(hooks);
+        reader.accept(new ClassVisitor(Opcodes.ASM9, writer) {
+            @Override
+            public MethodVisitor visitMethod(int access, String name, String descriptor, String signature,
+                                             String[] exceptions) {
+                MethodVisitor visitor = super.visitMethod(access, name, descriptor, signature, exceptions);
+                if ((access & Opcodes.ACC_BRIDGE) != 0) {
+                    return visitor;
+                }
+                for (SocketTransformer.Hook hook : hooks) {
+                    if (hook.matches(name, descriptor)) {
+                        missing.remove(hook);
+                        return hook.atEntry ? new OptionHook(visitor, hook) : new ExitHook(visitor, hook);
+                    }
+                }
+                return visitor;
+            }
+        }, 0);
+        if (missing.size() == hooks.size() && !jdk) {
+            return null;  // named like Netty's class, but not Netty's: leave it as it is
+        }
+        if (!missing.isEmpty() && log != null) {
+            // A JDK or Netty whose internals moved: fail loudly rather than harden nothing in silence.
+            log.error(className.replace('/', '.') + " has no " + missing + (jdk ? " on this JDK ("
+                    + System.getProperty("java.runtime.version") + ")" : "") + "; connections through it may not be"
+                    + " hardened");
+        }
+        return writer.toByteArray();
+    }
+
+    /** Before each normal return: {@code Bridge.created|connected|accepted(socket)}. */
+    private static final class ExitHook extends MethodVisitor {
+        private final SocketTransformer.Hook hook;
+
+        ExitHook(MethodVisitor next, SocketTransformer.Hook hook) {
+            super(Opcodes.ASM9, next);
+            this.hook = hook;
+        }
+
+        @Override
+        public void visitInsn(int opcode) {
+            if (opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN) {
+                super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
+                        "(Ljava/lang/Object;)V", false);
+            }
+            super.visitInsn(opcode);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(maxStack + 1, maxLocals);
+        }
+    }
+
+    /** At entry: {@code value = Bridge.option(this, name, value)}, so the JDK sets the configured value instead. */
+    private static final class OptionHook extends MethodVisitor {
+        private final SocketTransformer.Hook hook;
+
+        OptionHook(MethodVisitor next, SocketTransformer.Hook hook) {
+            super(Opcodes.ASM9, next);
+            this.hook = hook;
+        }
+
+        @Override
+        public void visitCode() {
+            super.visitCode();
+            if (hook.optionName != null) {
+                // {@code value = Bridge.intOption(this, "NAME", value)}: a boolean is an int on the stack.
+                super.visitVarInsn(Opcodes.ALOAD, 0);
+                super.visitLdcInsn(hook.optionName);
+                super.visitVarInsn(Opcodes.ILOAD, 1);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, "intOption",
+                        "(Ljava/lang/Object;Ljava/lang/String;I)I", false);
+                super.visitVarInsn(Opcodes.ISTORE, 1);
+                return;
+            }
+            boolean legacy = hook.bridgeMethod.equals("legacyOption");
+            super.visitVarInsn(Opcodes.ALOAD, 0);
+            super.visitVarInsn(legacy ? Opcodes.ILOAD : Opcodes.ALOAD, 1);
+            super.visitVarInsn(Opcodes.ALOAD, 2);
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
+                    legacy ? "(Ljava/lang/Object;ILjava/lang/Object;)Ljava/lang/Object;"
+                            : "(Ljava/lang/Object;Ljava/lang/Object;Ljava/lang/Object;)Ljava/lang/Object;", false);
+            super.visitVarInsn(Opcodes.ASTORE, 2);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(Math.max(maxStack, 3), maxLocals);
+        }
+    }
+}
