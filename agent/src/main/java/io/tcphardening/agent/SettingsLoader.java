@@ -84,14 +84,16 @@ final class SettingsLoader {
         Map<String, Entry> fromFile = new LinkedHashMap<>();
         if (config != null) {
             fromFile = fromFile(path(config, CONFIG));
-        } else if (agentDir != null && Files.exists(agentDir.resolve(DEFAULT_FILE))) {
+        } else if (agentDir != null && Files.exists(agentDir.resolve(DEFAULT_FILE), LinkOption.NOFOLLOW_LINKS)) {
             fromFile = fromFile(agentDir.resolve(DEFAULT_FILE));
         }
 
         List<Map<String, Entry>> sources = List.of(fromArgs, fromProperties, fromEnvironment, fromFile);
         for (Map<String, Entry> source : sources) {
             for (Map.Entry<String, Entry> entry : source.entrySet()) {
-                if (!entry.getKey().equals(CONFIG)) {
+                if (entry.getKey().equals(CONFIG)) {
+                    path(entry.getValue(), CONFIG);  // even one a higher source overrides must be a path
+                } else {
                     validate(entry.getKey(), entry.getValue());
                 }
             }
@@ -152,7 +154,7 @@ final class SettingsLoader {
         for (Map.Entry<String, String> property : properties.entrySet()) {
             if (property.getKey().startsWith(PROPERTY_PREFIX)) {
                 String key = property.getKey().substring(PROPERTY_PREFIX.length());
-                String source = "system property -D" + property.getKey();
+                String source = "system property -D" + display(property.getKey());
                 checkKnown(key, source, true);
                 entries.put(key, new Entry(property.getValue().trim(), source));
             }
@@ -173,7 +175,7 @@ final class SettingsLoader {
                 continue;
             }
             String key = keyByVariable.get(name);
-            String source = "environment variable " + name;
+            String source = "environment variable " + display(name);
             if (key == null) {
                 String guess = name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
                 throw new ConfigException(source + " is not a setting of the agent" + suggestion(guess, true, true));
@@ -188,7 +190,7 @@ final class SettingsLoader {
     }
 
     private static Map<String, Entry> fromFile(Path file) throws ConfigException {
-        String name = "configuration file " + file;
+        String name = "configuration file " + display(file.toString());
         if (Files.isSymbolicLink(file) && !Files.exists(file)) {
             throw new ConfigException(name + " is a symbolic link to nothing (its target is missing, or links loop)");
         }
@@ -228,7 +230,7 @@ final class SettingsLoader {
             if (line.isEmpty() || line.startsWith("#") || line.startsWith("!")) {
                 continue;
             }
-            String source = file + ":" + (i + 1);
+            String source = display(file.toString()) + ":" + (i + 1);
             int separator = separatorIndex(line);
             if (separator < 0) {
                 throw new ConfigException(source + ": " + quote(line) + " is not key = value");
@@ -290,6 +292,9 @@ final class SettingsLoader {
         for (String candidate : candidates) {
             known.append(known.length() == 0 ? "" : ", ").append(asEnvironment ? environmentName(candidate) : candidate);
         }
+        if (best == null) {
+            return "; known: " + known;
+        }
         String nearest = asEnvironment ? environmentName(best) : best;
         return bestDistance <= Math.max(2, best.length() / 3)
                 ? "; did you mean " + nearest + "? (known: " + known + ")"
@@ -348,7 +353,8 @@ final class SettingsLoader {
                 throw invalid(option.key, entry, "true, false, or " + UNCHANGED);
             case COUNT:
                 if (!value.isEmpty() && digits(value) == value.length()) {
-                    long count = Long.parseLong(value.length() > 12 ? "9999999999999" : value);
+                    String number = withoutLeadingZeros(value);
+                    long count = number.length() > 12 ? Long.MAX_VALUE : Long.parseLong(number);
                     if (count >= option.min && count <= option.max) {
                         return (int) count;
                     }
@@ -370,8 +376,15 @@ final class SettingsLoader {
         if (digits <= 0 || !(unit.equals("ms") || unit.equals("s") || unit.equals("m") || unit.equals("h"))) {
             throw invalid(option.key, entry, allowed(option));
         }
-        String number = value.substring(0, digits).replaceFirst("^0+(?=.)", "");
-        long amount = number.length() > 12 ? Long.MAX_VALUE / 4 : Long.parseLong(number);
+        String number = withoutLeadingZeros(value.substring(0, digits));
+        if (number.length() > 12) {
+            // beyond any option's range, whatever the unit; but a fraction of a second is the first thing to fix
+            if (option.unit == TcpOption.Unit.SECONDS && unit.equals("ms") && !number.endsWith("000")) {
+                throw notWholeSeconds(option, entry);
+            }
+            throw invalid(option.key, entry, allowed(option));
+        }
+        long amount = Long.parseLong(number);
         long millis;
         switch (unit) {
             case "h":
@@ -386,14 +399,9 @@ final class SettingsLoader {
             default:
                 millis = amount;
         }
-        if (amount >= Long.MAX_VALUE / 4 / 3_600_000L) {
-            millis = Long.MAX_VALUE;
-        }
         if (option.unit == TcpOption.Unit.SECONDS) {
             if (millis % 1000 != 0) {
-                throw new ConfigException(entry.source + ": " + option.key + " = " + quote(entry.value)
-                        + " is not a whole number of seconds (the kernel counts this option in seconds); allowed: "
-                        + allowed(option));
+                throw notWholeSeconds(option, entry);
             }
             long seconds = millis / 1000;
             if (seconds < option.min || seconds > option.max) {
@@ -405,6 +413,20 @@ final class SettingsLoader {
             throw invalid(option.key, entry, allowed(option));
         }
         return (int) millis;
+    }
+
+    private static ConfigException notWholeSeconds(TcpOption option, Entry entry) {
+        return new ConfigException(entry.source + ": " + option.key + " = " + quote(entry.value)
+                + " is not a whole number of seconds (the kernel counts this option in seconds); allowed: "
+                + allowed(option));
+    }
+
+    private static String withoutLeadingZeros(String digits) {
+        int start = 0;
+        while (start < digits.length() - 1 && digits.charAt(start) == '0') {
+            start++;
+        }
+        return digits.substring(start);
     }
 
     /**
@@ -468,6 +490,20 @@ final class SettingsLoader {
     private static ConfigException invalid(String key, Entry entry, String allowed) {
         return new ConfigException(entry.source + ": " + key + " = " + quote(entry.value) + " is not valid; allowed: "
                 + allowed);
+    }
+
+    /** A name or path as it is, when it is plain and short enough to show; else {@link #quote quoted}. */
+    static String display(String text) {
+        if (text.length() > 300) {
+            return quote(text);
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x20 || c == 0x7f || (c >= 0x80 && !Character.isLetterOrDigit(c))) {
+                return quote(text);
+            }
+        }
+        return text;
     }
 
     /** A value as it can safely be shown on one line of a terminal: quoted, escaped, and cut if long. */
