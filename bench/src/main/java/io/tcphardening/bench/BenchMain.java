@@ -10,6 +10,7 @@ import java.nio.file.Paths;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +33,7 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * run: start-up (whole processes, interleaved), per connection and steady traffic (JMH), a connection storm with
  * logging, and memory. Prints a report and writes it as Markdown to {@code bench/target/results.md}.
  *
- * <pre>BenchMain --agent JAR [--quick]</pre>
+ * <pre>BenchMain --agent JAR [--quick] [--only startup,connection,steady,storm,memory] [--no-pin]</pre>
  */
 public final class BenchMain {
 
@@ -43,13 +44,19 @@ public final class BenchMain {
     private final Path agent;
     private final Path work;
     private final boolean quick;
+    /** The parts to run ({@code --only}, comma-separated); all when empty. */
+    private final List<String> only;
+    /** {@code --no-pin}: JMH forks run on any CPU. */
+    private final boolean noPin;
     private final String classpath = System.getProperty("java.class.path");
     private final StringBuilder report = new StringBuilder();
 
-    private BenchMain(Path agent, Path work, boolean quick) {
+    private BenchMain(Path agent, Path work, boolean quick, List<String> only, boolean noPin) {
         this.agent = agent;
         this.work = work;
         this.quick = quick;
+        this.only = only;
+        this.noPin = noPin;
     }
 
     public static void main(String[] args) throws Exception {
@@ -57,7 +64,9 @@ public final class BenchMain {
         Path agent = Paths.get(list.contains("--agent") ? list.get(list.indexOf("--agent") + 1)
                 : "agent/target/tcp-hardening-agent.jar").toAbsolutePath();
         Path work = Files.createDirectories(Paths.get("bench/target/work").toAbsolutePath());
-        BenchMain bench = new BenchMain(agent, work, list.contains("--quick"));
+        BenchMain bench = new BenchMain(agent, work, list.contains("--quick"),
+                list.contains("--only") ? Arrays.asList(list.get(list.indexOf("--only") + 1).split(",")) : List.of(),
+                list.contains("--no-pin"));
         bench.say("# Benchmarks\n\nMachine: " + Runtime.getRuntime().availableProcessors() + " cores, "
                 + System.getProperty("os.name") + " " + System.getProperty("os.version") + "; agent " + agent.getFileName()
                 + "; libkeepalive " + (Files.exists(Paths.get(LIBKEEPALIVE)) ? "present" : "absent (its rows are skipped)")
@@ -71,11 +80,25 @@ public final class BenchMain {
 
     private void runAll(Path java) throws Exception {
         say("\n## JDK " + version(java) + " (" + java + ")\n");
-        startup(java);
-        perConnection(java);
-        steadyTraffic(java);
-        storm(java);
-        memory(java);
+        if (runs("startup")) {
+            startup(java);
+        }
+        if (runs("connection")) {
+            perConnection(java);
+        }
+        if (runs("steady")) {
+            steadyTraffic(java);
+        }
+        if (runs("storm")) {
+            storm(java);
+        }
+        if (runs("memory")) {
+            memory(java);
+        }
+    }
+
+    private boolean runs(String part) {
+        return only.isEmpty() || only.contains(part);
     }
 
     // ---- start-up: whole processes, the variants interleaved run by run
@@ -143,17 +166,55 @@ public final class BenchMain {
         return medians;
     }
 
-    // ---- per connection and steady traffic: JMH, one fork per variant
+    // ---- per connection and steady traffic: JMH, several short forks per variant, interleaved
+
+    /**
+     * On 2 shared cores, scheduling and CPU idle states move one fork's score by 20 % and more, so one fork per
+     * variant run one after the other decides the ratio by luck. Each variant gets {@code rounds} forks instead,
+     * interleaved (A B C, then C B A, ...), so that a slow stretch of the machine hits all variants alike; the median
+     * of each variant is compared, and the spread (min-max) printed beside it.
+     */
+    private Map<String, List<Double>> interleaved(Path java, String benchmark, Map<String, String[]> variants,
+                                                  int rounds) throws Exception {
+        Map<String, List<Double>> scores = new LinkedHashMap<>();
+        variants.keySet().forEach(v -> scores.put(v, new ArrayList<>()));
+        List<String> order = new ArrayList<>(variants.keySet());
+        for (int round = 0; round < rounds; round++) {
+            for (String variant : order) {
+                String[] spec = variants.get(variant);
+                scores.get(variant).add(jmh(java, benchmark, spec[0],
+                        Arrays.asList(spec).subList(1, spec.length), false));
+            }
+            Collections.reverse(order);
+        }
+        return scores;
+    }
+
+    private static double median(List<Double> values) {
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    }
+
+    /** "median (min-max)" */
+    private static String spread(List<Double> values, String format) {
+        double min = values.stream().mapToDouble(Double::doubleValue).min().orElse(0);
+        double max = values.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+        return String.format(format + " (" + format + "-" + format + ")", median(values), min, max);
+    }
 
     private void perConnection(Path java) throws Exception {
-        say("\nPer connection (sequential loopback connect + accept + close, both ends; JMH average, us/op):\n\n"
+        int rounds = quick ? 2 : 3;
+        say("\nPer connection (sequential loopback connect + accept + close, both ends; JMH average, us/op, median of "
+                + rounds + " interleaved forks (min-max); the log and libkeepalive columns: one fork):\n\n"
                 + "| connection | none | options by hand | agent (log off) | agent (log info, file) | libkeepalive |"
                 + " agent / by hand |\n| --- | --- | --- | --- | --- | --- | --- |");
         for (String method : List.of("socket", "socketChannel", "nettyEpoll")) {
-            double none = jmh(java, "ConnectionBench." + method, "plain", List.of(), false);
-            double byHand = jmh(java, "ConnectionBench." + method, "byHand", List.of(OPENS, OPENS_NET), false);
-            double withAgent = jmh(java, "ConnectionBench." + method, "plain",
-                    List.of("-javaagent:" + agent + "=log.level=off"), false);
+            Map<String, String[]> variants = new LinkedHashMap<>();
+            variants.put("none", new String[] {"plain"});
+            variants.put("byHand", new String[] {"byHand", OPENS, OPENS_NET});
+            variants.put("agent", new String[] {"plain", "-javaagent:" + agent + "=log.level=off"});
+            Map<String, List<Double>> scores = interleaved(java, "ConnectionBench." + method, variants, rounds);
             Path log = work.resolve("connection-" + method + ".log");
             Files.deleteIfExists(log);
             double withLog = jmh(java, "ConnectionBench." + method, "plain",
@@ -162,25 +223,31 @@ public final class BenchMain {
             if (Files.exists(Paths.get(LIBKEEPALIVE)) && !method.equals("nettyEpoll")) {
                 preload = String.format("%.2f", jmh(java, "ConnectionBench." + method, "plain", List.of(), true));
             }
-            say(String.format("| %s | %.2f | %.2f | %.2f | %.2f | %s | **%.3f** (target <= 1.03) |", method, none,
-                    byHand, withAgent, withLog, preload, withAgent / byHand));
+            say(String.format("| %s | %s | %s | %s | %.2f | %s | **%.3f** (target <= 1.03) |", method,
+                    spread(scores.get("none"), "%.2f"), spread(scores.get("byHand"), "%.2f"),
+                    spread(scores.get("agent"), "%.2f"), withLog, preload,
+                    median(scores.get("agent")) / median(scores.get("byHand"))));
         }
     }
 
     private void steadyTraffic(Path java) throws Exception {
-        double none = jmh(java, "SteadyTrafficBench.roundTrip", null, List.of(), false);
-        double withAgent = jmh(java, "SteadyTrafficBench.roundTrip", null, List.of("-javaagent:" + agent), false);
+        int rounds = quick ? 3 : 5;
+        Map<String, String[]> variants = new LinkedHashMap<>();
+        variants.put("none", new String[] {null});
+        variants.put("agent", new String[] {null, "-javaagent:" + agent});
+        Map<String, List<Double>> scores = interleaved(java, "SteadyTrafficBench.roundTrip", variants, rounds);
         say(String.format("%nSteady traffic (64-byte request and response over one persistent connection, JMH "
-                + "throughput): none %.1f ops/ms, agent %.1f ops/ms, agent / none **%.3f** (target >= 0.99).%n",
-                none, withAgent, withAgent / none));
+                + "throughput, median of %d interleaved forks (min-max)): none %s ops/ms, agent %s ops/ms, agent / none"
+                + " **%.3f** (target >= 0.99).%n", rounds, spread(scores.get("none"), "%.1f"),
+                spread(scores.get("agent"), "%.1f"), median(scores.get("agent")) / median(scores.get("none"))));
     }
 
     private double jmh(Path java, String benchmark, String mode, List<String> jvmArgs, boolean preload)
             throws Exception {
-        Path jvm = preload ? preloadingJvm(java) : java;
+        Path jvm = forkJvm(java, preload);
         ChainedOptionsBuilder options = new OptionsBuilder().include("io\\.tcphardening\\.bench\\." + benchmark + "$")
-                .jvm(jvm.toString()).forks(1).warmupIterations(quick ? 2 : 3).warmupTime(TimeValue.seconds(1))
-                .measurementIterations(quick ? 3 : 5).measurementTime(TimeValue.seconds(1))
+                .jvm(jvm.toString()).forks(1).warmupIterations(2).warmupTime(TimeValue.seconds(1))
+                .measurementIterations(3).measurementTime(TimeValue.seconds(1))
                 .verbosity(VerboseMode.SILENT).shouldFailOnError(true);
         if (mode != null) {
             options.param("mode", mode);
@@ -256,14 +323,27 @@ public final class BenchMain {
         env.put("KEEPCNT", Integer.toString(HandSet.COUNT));
     }
 
-    /** A {@code java} that preloads libkeepalive: JMH forks its JVMs from a path, not an environment. */
-    private Path preloadingJvm(Path java) throws IOException {
-        Path script = work.resolve("java-libkeepalive-" + Math.abs(java.toString().hashCode()));
+    /**
+     * The {@code java} JMH forks: pinned to the machine's last CPU when {@code taskset} is there, and preloading
+     * libkeepalive if asked (JMH forks its JVMs from a path, not an environment). Pinned, a request/response between
+     * two threads hands the CPU from one to the other and never waits for an idle core to wake up; unpinned, that
+     * wake-up latency and which core each thread lands on decide much of a fork's score.
+     */
+    private Path forkJvm(Path java, boolean preload) throws IOException {
+        boolean pin = Files.isExecutable(Paths.get("/usr/bin/taskset")) && !noPin;
+        if (!pin && !preload) {
+            return java;
+        }
+        Path script = work.resolve("java-" + (pin ? "pinned-" : "") + (preload ? "libkeepalive-" : "")
+                + Math.abs(java.toString().hashCode()));
         Map<String, String> env = new TreeMap<>();
-        libkeepalive(env);
+        if (preload) {
+            libkeepalive(env);
+        }
         StringBuilder text = new StringBuilder("#!/bin/sh\n");
         env.forEach((k, v) -> text.append("export ").append(k).append('=').append(v).append('\n'));
-        text.append("exec ").append(java).append(" \"$@\"\n");
+        text.append("exec ").append(pin ? "/usr/bin/taskset -c " + (Runtime.getRuntime().availableProcessors() - 1)
+                + " " : "").append(java).append(" \"$@\"\n");
         Files.writeString(script, text.toString());
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
         return script;
