@@ -52,15 +52,34 @@ final class SocketHardener {
     /**
      * Off the application's start path, on the agent's own thread: loads the JDK classes behind java.net.Socket and
      * SocketChannel, so that their rewrite (ASM, cold: tens of milliseconds) happens here, and resolves how to reach
-     * their descriptors. An application that opens its first connection meanwhile simply waits for the class.
+     * their descriptors; between the two, links the native option calls (see {@link NativeSocketOptions#warmUp}), in
+     * the order a small application needs them. An application that opens its first connection meanwhile simply
+     * waits for the class.
      */
     void warmUp() {
-        for (String name : new String[] {"sun.nio.ch.NioSocketImpl", "sun.nio.ch.SocketChannelImpl"}) {
+        Class<?> socketImpl = prepare("sun.nio.ch.NioSocketImpl");
+        JdkSocketAccess socketAccess = socketImpl == null ? null : jdk.get(socketImpl);
+        if (socketAccess != null) {
             try {
-                jdk.get(Class.forName(name, false, null));
-            } catch (ClassNotFoundException | LinkageError e) {
-                log.debug("nothing to prepare for " + name + ": " + e);
+                // an implementation object without a descriptor: its constructor only records client or server
+                socketAccess.warmUp(socketImpl.getConstructor(boolean.class).newInstance(false));
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                log.debug("cannot prepare the field reads of " + socketImpl.getName() + ": " + e);
             }
+        }
+        natives.warmUp();
+        prepare("sun.nio.ch.SocketChannelImpl");
+    }
+
+    /** Loads (and so rewrites) a JDK socket class and resolves its access; null if this JDK has no such class. */
+    private Class<?> prepare(String name) {
+        try {
+            Class<?> type = Class.forName(name, false, null);
+            jdk.get(type);
+            return type;
+        } catch (ClassNotFoundException | LinkageError e) {
+            log.debug("nothing to prepare for " + name + ": " + e);
+            return null;
         }
     }
 
