@@ -261,24 +261,40 @@ public final class BenchMain {
 
     // ---- storm and memory: whole processes
 
+    /** Log off and info interleaved (off info, info off, ...), as for JMH: one run of each let the machine decide. */
     private void storm(Path java) throws Exception {
-        int seconds = quick ? 4 : 8;
-        Path log = work.resolve("storm.log");
-        Files.deleteIfExists(log);
-        String off = run(java, List.of("-javaagent:" + agent + "=log.level=off"), "Storm", "8", "" + seconds);
-        String info = run(java, List.of("-javaagent:" + agent + "=log.level=info,log.file=" + log), "Storm", "8",
-                "" + seconds);
-        long connections = Long.parseLong(info.split(" ")[1]);
-        List<String> lines = Files.readAllLines(log);
-        long connectionLines = lines.stream().filter(l -> l.contains(" connect ") || l.contains(" accept ")).count();
-        long reportedDrops = lines.stream().filter(l -> l.contains("log lines dropped"))
-                .mapToLong(l -> Long.parseLong(l.replaceAll(".*\\((\\d+) in all\\).*", "$1"))).max().orElse(0);
-        double rateOff = Double.parseDouble(off.trim().split(" ")[3]);
-        double rateInfo = Double.parseDouble(info.trim().split(" ")[3]);
-        say(String.format("Connection storm (8 threads, %d s, loopback): log.level=off %.0f connections/s, log.level=info"
-                + " to a file %.0f/s, ratio **%.3f** (target >= 0.95). Lines: %d connection ends, %d lines written, %d"
-                + " lost, %d reported dropped by the agent.%n", seconds, rateOff, rateInfo, rateInfo / rateOff,
-                2 * connections, connectionLines, 2 * connections - connectionLines, reportedDrops));
+        int seconds = quick ? 4 : 6;
+        int rounds = quick ? 2 : 3;
+        List<Double> ratesOff = new ArrayList<>();
+        List<Double> ratesInfo = new ArrayList<>();
+        long ends = 0;
+        long written = 0;
+        long reportedDrops = 0;
+        for (int round = 0; round < rounds; round++) {
+            for (boolean info : round % 2 == 0 ? new boolean[] {false, true} : new boolean[] {true, false}) {
+                if (!info) {
+                    String off = run(java, List.of("-javaagent:" + agent + "=log.level=off"), "Storm", "8",
+                            "" + seconds);
+                    ratesOff.add(Double.parseDouble(off.trim().split(" ")[3]));
+                    continue;
+                }
+                Path log = work.resolve("storm.log");
+                Files.deleteIfExists(log);
+                String out = run(java, List.of("-javaagent:" + agent + "=log.level=info,log.file=" + log), "Storm",
+                        "8", "" + seconds);
+                ratesInfo.add(Double.parseDouble(out.trim().split(" ")[3]));
+                ends += 2 * Long.parseLong(out.split(" ")[1]);
+                List<String> lines = Files.readAllLines(log);
+                written += lines.stream().filter(l -> l.contains(" connect ") || l.contains(" accept ")).count();
+                reportedDrops += lines.stream().filter(l -> l.contains("log lines dropped"))
+                        .mapToLong(l -> Long.parseLong(l.replaceAll(".*\\((\\d+) in all\\).*", "$1"))).max().orElse(0);
+            }
+        }
+        say(String.format("Connection storm (8 threads, %d s, loopback; median of %d interleaved runs each (min-max)): "
+                + "log.level=off %s connections/s, log.level=info to a file %s/s, ratio **%.3f** (target >= 0.95). "
+                + "Lines: %d connection ends, %d lines written, %d lost, %d reported dropped by the agent.%n", seconds,
+                rounds, spread(ratesOff, "%.0f"), spread(ratesInfo, "%.0f"), median(ratesInfo) / median(ratesOff), ends,
+                written, ends - written, reportedDrops));
     }
 
     private void memory(Path java) throws Exception {
