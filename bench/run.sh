@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmarks, in one command on a fresh machine: builds the agent and the benchmarks, then prints every figure of
 # the benchmarks issue with its ratio, for each JDK under /usr/lib/jvm, and writes them to bench/target/results.md.
-# About 12 minutes for two JDKs; --quick gives rough figures in about 5; --only startup,storm runs just those parts
+# About 18 minutes for two JDKs (JMH and the storm run several interleaved forks per variant); --quick about 9
+# (connection, steady and storm alone took 6.3 min with --quick); --only startup,storm runs just those parts
 # (also: connection, steady, memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
