@@ -8,7 +8,9 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.tcphardening.it.apps.HoldingConnectionsApp;
 import io.tcphardening.it.kit.AgentCommand;
+import io.tcphardening.it.kit.AgentJar;
 import io.tcphardening.it.kit.ForkedJvm;
 import io.tcphardening.it.kit.Jdks;
 import io.tcphardening.it.kit.KernelProbe;
@@ -118,6 +120,26 @@ class InspectIT {
                 ForkedJvm.Result invalid = AgentCommand.run(jdk, "inspect", pid, "keepalive.count=0");
                 assertEquals(2, invalid.exitCode, invalid.toString());
                 assertTrue(invalid.stderr.contains("keepalive.count = '0' is not valid"), invalid.toString());
+            }
+        });
+    }
+
+    /** A JVM that refuses attach cannot say what its agent's settings are; its sockets are listed all the same. */
+    @TestFactory
+    List<DynamicTest> aJvmThatRefusesAttachIsListedAndComparedWithTheDefaults() {
+        return PerJdk.tests(jdk -> {
+            ForkedJvm refusing = ForkedJvm.on(jdk).jvmArg("-XX:+DisableAttachMechanism")
+                    .classpath(AgentJar.testClasses()).mainClass(HoldingConnectionsApp.class.getName());
+            try (ForkedJvm.Running app = refusing.start()) {
+                AttachIT.awaitReady(app, 1);
+                List<KernelSocket> kernel = KernelProbe.read(app.pid());
+                ForkedJvm.Result result = AgentCommand.run(jdk, "inspect", Long.toString(app.pid()), "--json");
+                assertEquals(0, result.exitCode, result.toString());
+                JsonObject report = JsonParser.parseString(result.stdout).getAsJsonObject();
+                assertEquals("defaults", report.get("compared_with").getAsString());
+                assertTrue(report.getAsJsonObject("agent").get("note").getAsString().contains("refuses attach"),
+                        result.stdout);
+                assertAgrees(kernel, report.getAsJsonArray("sockets"), result);
             }
         });
     }
