@@ -58,7 +58,8 @@ public final class Agent {
             }
             report.add("configuration error, " + (running == null ? "the agent was not started"
                     : "the running agent keeps its settings") + ": " + e.getMessage());
-            JdkInternals.open(inst);  // the report is an agent property: jdk.internal.vm, not opened yet at a first attach
+            // the report is an agent property, in jdk.internal.vm: not opened yet if the agent was never started
+            JdkInternals.open(inst);
             report.publish(AttachReport.CONFIG_ERROR);
             if (log != null) {
                 log.installed(null);

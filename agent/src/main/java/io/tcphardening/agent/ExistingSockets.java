@@ -42,6 +42,9 @@ final class ExistingSockets {
 
     /** Hardens every TCP socket of this JVM with the hardener's current settings; returns the summary line. */
     String harden(SocketHardener hardener) {
+        if (!hardener.settings().setsAnything()) {
+            return "connections open before the attach: nothing to set, every option is unchanged";
+        }
         Map<String, Integer> hardened = new TreeMap<>();
         List<String> skipped = new ArrayList<>();
         List<ProcTcpSockets.Entry> sockets;
@@ -62,7 +65,8 @@ final class ExistingSockets {
         StringBuilder byState = new StringBuilder();
         for (Map.Entry<String, Integer> state : hardened.entrySet()) {
             total += state.getValue();
-            byState.append(byState.length() == 0 ? "" : ", ").append(state.getKey()).append(' ').append(state.getValue());
+            byState.append(byState.length() == 0 ? "" : ", ").append(state.getKey()).append(' ')
+                    .append(state.getValue());
         }
         StringBuilder line = new StringBuilder("connections open before the attach: hardened ").append(total);
         if (total > 0) {

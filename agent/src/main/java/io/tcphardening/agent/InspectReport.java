@@ -42,7 +42,8 @@ final class InspectReport {
     private final List<Row> rows = new ArrayList<>();
     private final List<String[]> skipped = new ArrayList<>();
 
-    InspectReport(long pid, boolean jvm, String agentVersion, String agentNote, String comparedWith, Settings settings) {
+    InspectReport(long pid, boolean jvm, String agentVersion, String agentNote, String comparedWith,
+                  Settings settings) {
         this.pid = pid;
         this.jvm = jvm;
         this.agentVersion = agentVersion;
@@ -111,7 +112,8 @@ final class InspectReport {
         for (int i = 0; i < rows.size(); i++) {
             Row row = rows.get(i);
             json.append(i == 0 ? "" : ",").append("{\"fd\":").append(row.socket.fd).append(",\"state\":");
-            string(json, row.socket.state).append(",\"listening\":").append(row.socket.listening()).append(",\"local\":");
+            string(json, row.socket.state).append(",\"listening\":").append(row.socket.listening())
+                    .append(",\"local\":");
             string(json, ProcTcpSockets.format(row.socket.local)).append(",\"remote\":");
             string(json, row.socket.remote == null ? null : ProcTcpSockets.format(row.socket.remote));
             for (TcpOption option : TcpOption.ALL) {

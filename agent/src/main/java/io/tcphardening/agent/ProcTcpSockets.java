@@ -90,7 +90,7 @@ final class ProcTcpSockets {
         return sockets;
     }
 
-    /** Rows by inode: "sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...". */
+    /** Rows by inode; columns: sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ... */
     private static void readTable(Path table, Map<Long, String[]> rows) throws IOException {
         List<String> lines;
         try {
@@ -129,7 +129,8 @@ final class ProcTcpSockets {
             }
         }
         try {
-            return new InetSocketAddress(InetAddress.getByAddress(bytes), Integer.parseInt(field.substring(colon + 1), 16));
+            return new InetSocketAddress(InetAddress.getByAddress(bytes),
+                    Integer.parseInt(field.substring(colon + 1), 16));
         } catch (UnknownHostException e) {
             throw new IllegalArgumentException("not an address: " + field, e);
         }

@@ -12,6 +12,8 @@ import io.tcphardening.it.kit.Jdks;
 import io.tcphardening.it.kit.KernelProbe;
 import io.tcphardening.it.kit.KernelProbe.KernelSocket;
 import io.tcphardening.it.kit.PerJdk;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -87,6 +89,36 @@ class AttachIT {
                 app.sendLine("more");
                 awaitReady(app, 2);
                 assertEvery(app, SECOND_VALUES, 10);
+            }
+        });
+    }
+
+    /** Root may attach to the JVM of any user (the JDK's attach mechanism allows it), with the same effect. */
+    @TestFactory
+    List<DynamicTest> rootAttachesToTheJvmOfAnotherUser() {
+        return PerJdk.tests(jdk -> {
+            Process app = new ProcessBuilder("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                    jdk.java().toString(), "-cp", AgentJar.testClasses(), HoldingConnectionsApp.class.getName())
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            try {
+                BufferedReader out = new BufferedReader(new InputStreamReader(app.getInputStream(),
+                        StandardCharsets.UTF_8));
+                for (String line = out.readLine(); !"READY".equals(line); line = out.readLine()) {
+                    assertTrue(line != null, "the application as nobody ended before READY");
+                }
+                String pid = Long.toString(app.pid());
+                ForkedJvm.Result attach = AgentCommand.run(AgentCommand.other(jdk), "attach", pid, FIRST[0], FIRST[1],
+                        FIRST[2], FIRST[3]);
+                assertEquals(0, attach.exitCode, attach.toString());
+                assertTrue(attach.stdout.contains("hardened 6 (ESTABLISHED 4, LISTEN 2), skipped 0"),
+                        attach.toString());
+                List<KernelSocket> sockets = KernelProbe.read(app.pid());
+                assertEquals(6, sockets.size(), sockets.toString());
+                for (KernelSocket socket : sockets) {
+                    assertEquals(FIRST_VALUES, socket.options(), sockets.toString());
+                }
+            } finally {
+                app.destroyForcibly();
             }
         });
     }

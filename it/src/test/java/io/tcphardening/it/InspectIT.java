@@ -35,7 +35,8 @@ class InspectIT {
                 AttachIT.awaitReady(app, 1);
                 List<KernelSocket> before = KernelProbe.read(app.pid());
                 for (Jdks.Jdk inspecting : Jdks.all()) {
-                    ForkedJvm.Result result = AgentCommand.run(inspecting, "inspect", Long.toString(app.pid()), "--json");
+                    ForkedJvm.Result result = AgentCommand.run(inspecting, "inspect", Long.toString(app.pid()),
+                            "--json");
                     assertEquals(0, result.exitCode, result.toString());
                     assertRerunSaidOnce(inspecting, result);
                     JsonObject report = JsonParser.parseString(result.stdout).getAsJsonObject();
@@ -188,7 +189,8 @@ class InspectIT {
                 assertTrue(row.get("remote").getAsString().endsWith(":" + socket.remotePort), socket + " " + row);
             }
             String values = (row.get("keepalive").getAsBoolean() ? 1 : 0) + " " + row.get("keepalive_idle_s") + " "
-                    + row.get("keepalive_interval_s") + " " + row.get("keepalive_count") + " " + row.get("user_timeout_ms");
+                    + row.get("keepalive_interval_s") + " " + row.get("keepalive_count") + " "
+                    + row.get("user_timeout_ms");
             assertEquals(socket.options(), values, socket + " " + row);
         }
     }
