@@ -3,6 +3,7 @@ package io.tcphardening.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -16,9 +17,11 @@ import io.tcphardening.it.kit.Jdks;
 import io.tcphardening.it.kit.KernelProbe;
 import io.tcphardening.it.kit.KernelProbe.KernelSocket;
 import io.tcphardening.it.kit.PerJdk;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
@@ -155,6 +158,36 @@ class InspectIT {
             assertEquals("tcp-hardening-agent: there is no process " + ended.pid(),
                     result.stderr.lines().reduce((first, last) -> last).orElse(""), result.toString());
         });
+    }
+
+    /**
+     * From a JDK older than 22 with no newer one to re-run under, one line says what is needed. The newer JDKs are
+     * hidden under empty tmpfs mounts, in a mount namespace of this command only.
+     */
+    @Test
+    void withoutAJava22InspectSaysWhatItNeeds() throws Exception {
+        List<Jdks.Jdk> older = Jdks.all().stream().filter(j -> j.major() < 22).collect(Collectors.toList());
+        assumeTrue(!older.isEmpty(), "no JDK older than 22 on this machine");
+        for (Jdks.Jdk jdk : older) {
+            StringBuilder script = new StringBuilder();
+            for (Jdks.Jdk newer : Jdks.all()) {
+                if (newer.major() >= 22) {
+                    script.append("mount -t tmpfs none ").append(newer.home()).append(" && ");
+                }
+            }
+            script.append("exec ").append(jdk.java()).append(" -jar ").append(AgentJar.path()).append(" inspect ")
+                    .append(ProcessHandle.current().pid());
+            ProcessBuilder builder = new ProcessBuilder("unshare", "-m", "sh", "-c", script.toString());
+            builder.environment().remove("JAVA_HOME");
+            Process process = builder.start();
+            String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(1, process.waitFor(), out + err);
+            assertEquals("", out);
+            assertEquals("tcp-hardening-agent: inspect reads another process's sockets through java.lang.foreign, which"
+                    + " needs Java 22 or newer; this is Java " + jdk.major() + ", and none was found in JAVA_HOME or"
+                    + " /usr/lib/jvm: run the command with a newer java\n", err);
+        }
     }
 
     // ----
