@@ -24,8 +24,7 @@ final class JdkInternals {
         Module base = Object.class.getModule();
         Set<Module> agent = Set.of(internals.agentModule);
         inst.redefineModule(base, Set.of(), Map.of(), Map.of("sun.nio.ch", agent, "java.net", agent,
-                "sun.nio.fs", agent, "jdk.internal.vm", agent), Set.of(),
-                Map.of());
+                "sun.nio.fs", agent, "jdk.internal.vm", agent), Set.of(), Map.of());
         return internals;
     }
 
