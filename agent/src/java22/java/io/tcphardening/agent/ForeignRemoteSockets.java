@@ -22,7 +22,7 @@ import java.lang.invoke.VarHandle;
  */
 final class ForeignRemoteSockets implements RemoteSockets {
 
-    /** The same numbers on every Linux architecture: both come after the tables were unified (424 and up). */
+    /** The same on every Linux architecture but alpha: both came after the numbers were unified (424 and up). */
     private static final long SYS_PIDFD_OPEN = 434;
     private static final long SYS_PIDFD_GETFD = 438;
     private static final int EPERM = 1;
