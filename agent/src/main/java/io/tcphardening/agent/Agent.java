@@ -4,8 +4,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
 import java.lang.instrument.UnmodifiableClassException;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,6 +37,7 @@ public final class Agent {
 
     /** Called by {@code AgentEntry.premain} ({@code live} false) and {@code agentmain} ({@code live} true). */
     public static void start(String args, Instrumentation inst, boolean live, Path jar) {
+        AttachReport report = live ? AttachReport.of(args) : null;
         HardeningLog log = running == null ? new HardeningLog(new Runnable() {
             @Override
             public void run() {
@@ -43,7 +46,8 @@ public final class Agent {
         }) : null;
         Settings settings;
         try {
-            settings = SettingsLoader.load(args, systemProperties(), System.getenv(), jar.getParent());
+            settings = SettingsLoader.load(live ? report.settingsArgs() : args, systemProperties(), System.getenv(),
+                    jar.getParent());
             checkLogFile(settings);
         } catch (ConfigException e) {
             System.err.println("tcp-hardening-agent: configuration error, "
@@ -52,6 +56,11 @@ public final class Agent {
             if (!live) {
                 System.exit(CONFIG_ERROR_STATUS);
             }
+            report.add("configuration error, " + (running == null ? "the agent was not started"
+                    : "the running agent keeps its settings") + ": " + e.getMessage());
+            // the report is an agent property, in jdk.internal.vm: not opened yet if the agent was never started
+            JdkInternals.open(inst);
+            report.publish(AttachReport.CONFIG_ERROR);
             if (log != null) {
                 log.installed(null);
             }
@@ -59,14 +68,25 @@ public final class Agent {
         }
         synchronized (LOCK) {
             if (running != null || log == null) {
+                String before = running.settings().describe();
                 running.update(settings);
                 runningLog.warn("settings replaced for new connections: " + settings.describe());
+                publishSettings(running);
+                if (live) {
+                    report.add("settings of the running agent replaced for new connections: " + settings.describe()
+                            + " (before: " + before + ")");
+                    hardenExisting(inst, report, AttachReport.UPDATED);
+                }
                 return;
             }
             if (!System.getProperty("os.name", "").startsWith("Linux")) {
                 System.err.println("tcp-hardening-agent: NOT ACTIVE: it supports Linux only, this is "
                         + System.getProperty("os.name"));
                 log.installed(null);
+                if (live) {
+                    report.add("NOT ACTIVE: it supports Linux only, this is " + System.getProperty("os.name"));
+                    report.publish(AttachReport.NOT_ACTIVE);
+                }
                 return;
             }
             log.configure(settings);
@@ -78,13 +98,23 @@ public final class Agent {
                     @Override
                     public void run() {
                         hardener.warmUp();
+                        publishSettings(hardener);
                     }
                 });
                 log.info("tcp-hardening-agent " + version() + " active on JDK "
                         + System.getProperty("java.runtime.version") + ": " + settings.describe());
+                if (live) {
+                    report.add("tcp-hardening-agent " + version() + " loaded, new connections get: "
+                            + settings.describe());
+                    hardenExisting(inst, report, AttachReport.INSTALLED);
+                }
             } catch (Throwable t) {
                 log.installed(null);
                 System.err.println("tcp-hardening-agent: NOT ACTIVE, the application runs without it: " + t);
+                if (live) {
+                    report.add("NOT ACTIVE, the application runs without it: " + t);
+                    report.publish(AttachReport.NOT_ACTIVE);
+                }
             }
         }
     }
@@ -92,6 +122,29 @@ public final class Agent {
     /** Called by {@code AgentEntry.main}: {@code java -jar tcp-hardening-agent.jar ...}; returns the exit status. */
     public static int main(String[] args) {
         return Cli.run(args, System.out, System.err);
+    }
+
+    /** At attach: the connections already open get the settings too; the report says which did and why not. */
+    private static void hardenExisting(Instrumentation inst, AttachReport report, String outcome) {
+        publishSettings(running);  // now, not on the agent's thread: inspect may ask as soon as the attach returns
+        String summary;
+        try {
+            summary = new ExistingSockets(JdkInternals.open(inst)).harden(running);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            summary = "connections open before the attach: not hardened, this JDK's dup is out of reach: " + e;
+        }
+        runningLog.info(summary);
+        report.add(summary);
+        report.publish(outcome);
+    }
+
+    /** For tools outside the JVM ({@code inspect}); a JDK that moved its agent properties only loses that view. */
+    private static void publishSettings(SocketHardener hardener) {
+        try {
+            AgentProperties.publishSettings(hardener);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            runningLog.debug("settings not published as agent properties: " + e);
+        }
     }
 
     private static SocketHardener install(Settings settings, Instrumentation inst, HardeningLog log)
@@ -138,6 +191,15 @@ public final class Agent {
             properties.put(name, system.getProperty(name));
         }
         return properties;
+    }
+
+    /** The agent jar itself: what {@code attach} loads into another JVM, and what a re-run command starts. */
+    static Path jar() {
+        try {
+            return Paths.get(Agent.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("the agent jar's location is not a path: " + e.getMessage(), e);
+        }
     }
 
     static String version() {

@@ -12,6 +12,12 @@ final class Cli {
             "  check [config=PATH] [key=value ...]",
             "      validate a configuration exactly as the agent would, and print the effective settings",
             "      with the source of each; exit status 0 if valid, 2 if not",
+            "  attach PID [config=PATH] [key=value ...]",
+            "      load the agent into a running JVM (or replace the settings of the agent running there),",
+            "      harden the connections already open too, and print what was done",
+            "  inspect PID [--json] [config=PATH] [key=value ...]",
+            "      list every TCP socket of a process with the five options as the kernel has them, and whether",
+            "      each matches the agent's settings there (or the given ones, or the defaults); read-only",
             "  version",
             "      print the agent's version",
             "",
@@ -29,6 +35,10 @@ final class Cli {
         switch (args[0]) {
             case "check":
                 return check(Arrays.copyOfRange(args, 1, args.length), out, err);
+            case "attach":
+                return AttachCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+            case "inspect":
+                return InspectCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
             case "version":
                 out.println("tcp-hardening-agent " + Agent.version());
                 return 0;

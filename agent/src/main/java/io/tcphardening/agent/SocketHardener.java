@@ -178,6 +178,28 @@ final class SocketHardener {
         return option.toJdkValue(configured);
     }
 
+    /**
+     * A TCP socket that was open before the agent was attached, reached through a duplicate of its descriptor that
+     * the caller owns (see {@link ExistingSockets}), so that it cannot be closed and reused meanwhile: sets every
+     * configured option and reads it back. Returns null when the kernel holds the settings, else what it holds instead.
+     */
+    String hardenExisting(FileDescriptor duplicate) throws IOException {
+        Settings current = settings;
+        Descriptor socket = new Descriptor(duplicate);
+        StringBuilder mismatch = new StringBuilder();
+        for (TcpOption option : TcpOption.ALL) {
+            if (current.isSet(option)) {
+                socket.set(option, current.value(option));
+                int value = socket.get(option);
+                if (value != current.value(option)) {
+                    mismatch.append(mismatch.length() == 0 ? "" : " ").append(option.key).append('=')
+                            .append(option.format(value));
+                }
+            }
+        }
+        return mismatch.length() == 0 ? null : mismatch.toString();
+    }
+
     // ---- the one place options are written
 
     private void setAll(OpenSocket socket, Settings current, String kind) {
