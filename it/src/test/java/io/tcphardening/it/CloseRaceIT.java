@@ -53,8 +53,9 @@ class CloseRaceIT {
         "--add-opens=java.base/java.net=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED"};
 
     /**
-     * Kinds a close causes at a moment that both runs have but either may hit too rarely to show: a connect
-     * overtaken by the close of its socket at any of its steps, or refused or reset by the close of the listener.
+     * Kinds a close causes at a moment that both runs have but either may hit too rarely to show: a connect, or the
+     * option set after it, overtaken by the close of its socket at any of its steps, or a connect refused or reset
+     * by the close of the listener.
      */
     private static final Set<String> TIMING_KINDS = Set.of(
             "connect java.net.SocketException: Socket closed",
@@ -64,6 +65,9 @@ class CloseRaceIT {
             "connect java.nio.channels.ClosedChannelException: null",
             "connect java.nio.channels.AsynchronousCloseException: null",
             "connect io.netty.channel.StacklessClosedChannelException: null",
+            "set-option java.net.SocketException: Socket closed",
+            "set-option java.net.SocketException: Socket is closed",
+            "set-option java.nio.channels.ClosedChannelException: null",
             "accept java.net.SocketException: Socket closed",
             "accept java.net.SocketException: Socket is closed",
             "accept java.nio.channels.ClosedChannelException: null",

@@ -99,12 +99,41 @@ class OddSocketsIT {
         });
     }
 
+    /**
+     * JDK 17's legacy {@code -Djdk.net.usePlainSocketImpl}: java.net.Socket then bypasses the classes the agent hooks
+     * (README, "Limits"). The application runs as without the agent; its Socket connections keep the kernel's values,
+     * the SocketChannel connections under its own SocketImpl are still hardened.
+     */
+    @TestFactory
+    List<DynamicTest> theLegacySocketImplOfJdk17RunsUnchanged() {
+        // JDK 18 removed it: the tests exist for the JDKs up to 17 on the machine
+        return Jdks.all().stream().filter(jdk -> jdk.major() <= 17).map(jdk -> DynamicTest.dynamicTest(
+                "JDK " + jdk.major(), () -> legacySocketImplRunsUnchanged(jdk))).collect(Collectors.toList());
+    }
+
+    private void legacySocketImplRunsUnchanged(Jdks.Jdk jdk) throws IOException {
+        Observed plain = run(jdk, null, "-Djdk.net.usePlainSocketImpl=true");
+        Observed agent = run(jdk, JdkCoverageIT.AGENT_ARGS, "-Djdk.net.usePlainSocketImpl=true");
+        assertEquals(plain.results(), agent.results(), "the application saw the same\n" + agent);
+        for (String end : agent.lines("TCP ")) {
+            int port = Integer.parseInt(end.split(" ")[2]);
+            KernelSocket socket = agent.kernel.stream().filter(s -> s.localPort == port).findFirst().orElseThrow();
+            boolean overChannels = end.startsWith("TCP custom-impl ") || end.startsWith("TCP impl-factory ");
+            assertEquals(overChannels, socket.options().equals(JdkCoverageIT.CONFIGURED), end + ": " + socket
+                    + "\n" + agent);
+        }
+        assertFalse(agent.stderr.contains(" WARN: ") || agent.stderr.contains(" ERROR: "), agent.toString());
+    }
+
     // ---- running
 
-    private Observed run(Jdks.Jdk jdk, String agentArgs) throws IOException {
+    private Observed run(Jdks.Jdk jdk, String agentArgs, String... jvmArgs) throws IOException {
         Path dir = Files.createTempDirectory(temp, "odd");
         ForkedJvm jvm = ForkedJvm.on(jdk).classpath(AgentJar.testClasses()).mainClass(OddSocketsApp.class.getName())
                 .workDir(dir);
+        for (String arg : jvmArgs) {
+            jvm.jvmArg(arg);
+        }
         if (agentArgs != null) {
             jvm.javaagent(AgentJar.path(), agentArgs);
         }

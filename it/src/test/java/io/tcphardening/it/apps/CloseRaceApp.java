@@ -8,9 +8,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.StandardSocketOptions;
 import java.nio.channels.AsynchronousServerSocketChannel;
 import java.nio.channels.AsynchronousSocketChannel;
 import java.nio.channels.Channel;
+import java.nio.channels.NetworkChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
@@ -27,7 +29,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A forked test application with no knowledge of the agent: for each JDK API, thousands of races in which another
  * thread closes the client socket — or, one race in ten, the listener — at a random moment of the connect, of the
- * accept on the other side, and of whatever runs inside them (the agent's hardening, when it is there). Right after
+ * accept on the other side, of the application turning keepalive off right after, and of whatever runs inside them
+ * (the agent's hardening and its replacing of that value, when it is there). Right after
  * each close the closing thread opens an unrelated UDP or Unix-domain socket ({@link Victims}), which takes the
  * closed descriptor number whenever the kernel has freed it; a fixed set of other files stays open all along
  * ({@link UnrelatedFiles}).
@@ -35,7 +38,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Arguments: races per API, then the APIs ({@code socket}, {@code channel-blocking}, {@code channel-non-blocking},
  * {@code async}). It prints, per API,
  * <pre>RACES api races=N connect-failed=F connected=C reused=R window-us=W
- * SEEN api side count exception-class: message     (what the application saw: side connect, accept or close)</pre>
+ * SEEN api side count exception-class: message     (what the application saw; side: connect, set-option, accept,
+ *                                                    close)</pre>
  * and every {@value #ROUND} races {@code PROBE n}, then waits for a line on standard input (the test reads the
  * unrelated sockets from outside meanwhile) before it closes the victims of that round. At the end
  * {@code FILES unchanged} (or what changed) and {@code DONE}.
@@ -85,6 +89,15 @@ public final class CloseRaceApp {
         abstract Closeable open() throws IOException;
 
         abstract void connect(Closeable client, InetSocketAddress remote) throws Exception;
+
+        /** What pgjdbc does right after connecting, and what the agent replaces: racing the close too. */
+        void keepAliveOff(Closeable client) throws IOException {
+            if (client instanceof Socket) {
+                ((Socket) client).setKeepAlive(false);
+            } else {
+                ((NetworkChannel) client).setOption(StandardSocketOptions.SO_KEEPALIVE, false);
+            }
+        }
 
         boolean isOpen(Closeable listener) {
             return listener instanceof ServerSocket ? !((ServerSocket) listener).isClosed() : ((Channel) listener).isOpen();
@@ -214,11 +227,20 @@ public final class CloseRaceApp {
             while (System.nanoTime() < startAt) {
                 Thread.onSpinWait();
             }
+            boolean connected = false;
             try {
                 api.connect(client, remote);
+                connected = true;
             } catch (Throwable t) {
                 connectFailed++;
                 record(api.name, "connect", t);
+            }
+            if (connected) {
+                try {
+                    api.keepAliveOff(client);
+                } catch (Throwable t) {
+                    record(api.name, "set-option", t);
+                }
             }
             closer.awaitDone();
             client.close();

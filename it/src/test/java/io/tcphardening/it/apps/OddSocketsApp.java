@@ -37,7 +37,7 @@ import java.util.Map;
  * never connected or only bound, a {@code Socket} subclass, Unix-domain and UDP channels. It prints
  * <pre>RESULT scenario what-the-application-saw      (must not depend on the agent)
  * TCP scenario localPort                          (a TCP connection end: the test reads it from the kernel)
- * SEES scenario keepalive=true|false               (the JDK getter's view)</pre>
+ * SEES scenario keepalive=true|false               (the JDK getter's view, after the application turned it off)</pre>
  * then {@code READY} and waits for a line on standard input.
  *
  * <p>{@code --inherited FILE}: reports {@code System.inheritedChannel()} instead (the test starts it with a socket as
@@ -238,7 +238,9 @@ public final class OddSocketsApp {
         System.out.println("RESULT " + scenario + " " + text);
     }
 
+    /** A TCP connection end: the application turns keepalive off, as pgjdbc does, and reports what it then sees. */
     private static void tcp(String scenario, Socket socket) throws IOException {
+        socket.setKeepAlive(false);
         System.out.println("TCP " + scenario + " " + socket.getLocalPort());
         System.out.println("SEES " + scenario + " keepalive=" + socket.getKeepAlive());
     }
