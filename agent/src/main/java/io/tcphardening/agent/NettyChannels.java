@@ -41,7 +41,8 @@ final class NettyChannels {
             this.localAddress = channel.getMethod("localAddress");
             this.remoteAddress = channel.getMethod("remoteAddress");
             this.isRegistered = channel.getMethod("isRegistered");
-            this.isOpen = channel.getMethod("isOpen");
+            // declared by io_uring's package-private AbstractIoUringChannel: made accessible, like io_uring's config
+            this.isOpen = ConfigType.accessible(channel.getMethod("isOpen"));
         }
 
         /**
