@@ -25,8 +25,9 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * Sockets closed by another thread at every moment of connect, accept and hardening: {@value #RACES} races per API
- * (java.net.Socket, SocketChannel blocking and non-blocking, AsynchronousSocketChannel, Netty epoll), in forked JVMs
+ * Sockets closed by another thread at every moment of connect, accept and hardening (and Netty channels closed by
+ * their own handler in {@code channelActive}): {@value #RACES} races per API (java.net.Socket, SocketChannel blocking
+ * and non-blocking, AsynchronousSocketChannel, Netty epoll), in forked JVMs
  * on every JDK, with the agent, and {@value #PLAIN_RACES} per API without it ({@link CloseRaceApp},
  * {@code NettyRaceApp}).
  *

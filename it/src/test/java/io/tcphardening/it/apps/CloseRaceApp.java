@@ -11,7 +11,6 @@ import java.net.Socket;
 import java.net.StandardSocketOptions;
 import java.nio.channels.AsynchronousServerSocketChannel;
 import java.nio.channels.AsynchronousSocketChannel;
-import java.nio.channels.Channel;
 import java.nio.channels.NetworkChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -97,10 +96,6 @@ public final class CloseRaceApp {
             } else {
                 ((NetworkChannel) client).setOption(StandardSocketOptions.SO_KEEPALIVE, false);
             }
-        }
-
-        boolean isOpen(Closeable listener) {
-            return listener instanceof ServerSocket ? !((ServerSocket) listener).isClosed() : ((Channel) listener).isOpen();
         }
     }
 

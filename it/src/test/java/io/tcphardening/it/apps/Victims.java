@@ -40,10 +40,6 @@ final class Victims {
         return DescriptorNumbers.of(victim);
     }
 
-    synchronized int size() {
-        return open.size();
-    }
-
     synchronized void closeAll() throws IOException {
         for (AbstractInterruptibleChannel victim : open) {
             victim.close();
