@@ -66,7 +66,10 @@ public final class ForkedJvm {
         return this;
     }
 
-    /** Runs the JVM through a launcher command (a sandbox, a socket handed in as stdin), which must exec it. */
+    /**
+     * Runs the JVM through a launcher command (a sandbox, a network namespace, a socket handed in as standard input);
+     * {@link Running#pid} is then the launcher's, which is the JVM's only if the launcher execs it.
+     */
     public ForkedJvm launchedBy(String... command) {
         launcher.addAll(List.of(command));
         return this;
