@@ -128,7 +128,7 @@ public final class ConnectFailuresApp {
             // A platform thread's blocking Socket.connect is not interruptible: it ends at its timeout.
             try (Socket socket = new Socket()) {
                 interruptSoon(Thread.currentThread());
-                socket.connect(blackHole, 600);
+                socket.connect(blackHole, 1_500);  // long enough for a late interrupt on a loaded machine
             }
         });
         all.put("channel-interrupted", () -> {
