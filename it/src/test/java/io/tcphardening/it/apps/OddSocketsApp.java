@@ -179,7 +179,10 @@ public final class OddSocketsApp {
             return;
         }
         ProtocolFamily unix = unixFamily();
-        Path path = Files.createTempDirectory("tcph-odd").resolve("socket");
+        Path dir = Files.createTempDirectory("tcph-odd");
+        Path path = dir.resolve("socket");
+        dir.toFile().deleteOnExit();  // registered first, deleted last
+        path.toFile().deleteOnExit();
         SocketAddress address = (SocketAddress) addressClass.getMethod("of", Path.class).invoke(null, path);
         ServerSocketChannel server = keep((ServerSocketChannel) ServerSocketChannel.class
                 .getMethod("open", ProtocolFamily.class).invoke(null, unix));

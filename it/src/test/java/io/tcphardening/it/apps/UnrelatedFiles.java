@@ -34,6 +34,8 @@ final class UnrelatedFiles implements Closeable {
 
     UnrelatedFiles() throws Exception {
         Path dir = Files.createTempDirectory("tcph-unrelated");
+        dir.toFile().deleteOnExit();  // registered first, deleted last
+        dir.resolve("socket").toFile().deleteOnExit();
         SocketAddress address = (SocketAddress) Class.forName("java.net.UnixDomainSocketAddress")
                 .getMethod("of", Path.class).invoke(null, dir.resolve("socket"));
         ServerSocketChannel server = (ServerSocketChannel) ServerSocketChannel.class
@@ -58,6 +60,7 @@ final class UnrelatedFiles implements Closeable {
         open.add(pipe.source());
         for (int i = 0; i < 2; i++) {
             Path file = dir.resolve("file-" + i);
+            file.toFile().deleteOnExit();
             Files.write(file, CONTENT);
             files.add(file);
             java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file);
