@@ -28,6 +28,7 @@ final class SocketHardener {
     private volatile NettyChannels netty;
     private final OverrideNotes overrides = new OverrideNotes();
     private final Endpoints endpoints = new Endpoints();
+    private final Counters counters = new Counters();
     private volatile Settings settings;
 
     private final ClassValue<JdkSocketAccess> jdk = new ClassValue<JdkSocketAccess>() {
@@ -82,6 +83,10 @@ final class SocketHardener {
         return settings;
     }
 
+    Counters counters() {
+        return counters;
+    }
+
     void update(Settings newSettings) {
         settings = newSettings;
     }
@@ -118,6 +123,8 @@ final class SocketHardener {
                 ConnectionLine line = jdkSocket.locked(socket,
                         new Confirm(jdkSocket, socket, accepted, settings, log.enabled(LogLevel.INFO)));
                 report(line, socket);
+            } else {
+                counters.countNotTcp();
             }
             return;
         }
@@ -156,6 +163,7 @@ final class SocketHardener {
         if (applicationValue == configured || applicationValue < option.min || applicationValue > option.max) {
             return value;
         }
+        counters.countReplaced(option);
         String description = "application's " + option.key + "=" + option.format(applicationValue)
                 + " replaced by " + option.format(configured);
         String kind;
@@ -194,6 +202,7 @@ final class SocketHardener {
      */
     private ConnectionLine confirmAll(OpenSocket socket, String kind, boolean accepted, Settings current,
                                       boolean logging) {
+        counters.countHardened(kind, accepted);
         int[] values = new int[TcpOption.ALL.length];
         for (TcpOption option : TcpOption.ALL) {
             values[option.ordinal()] = Settings.UNCHANGED;
