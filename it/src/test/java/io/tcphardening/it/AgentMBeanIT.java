@@ -145,6 +145,68 @@ class AgentMBeanIT {
         });
     }
 
+    @TestFactory
+    List<DynamicTest> theMBeanIsRegisteredWhicheverStartsFirstTheAgentOrJmx() {
+        return PerJdk.tests(jdk -> {
+            // The agent from the start, JMX started later by an attach, as jconsole does: the hook on
+            // getPlatformMBeanServer registers the MBean then.
+            ForkedJvm agentFirst = ForkedJvm.on(jdk).classpath(AgentJar.testClasses())
+                    .mainClass(CountedConnectionsApp.class.getName()).javaagent(AgentJar.path(), AGENT_ARGS);
+            try (ForkedJvm.Running running = agentFirst.start()) {
+                running.awaitLine("READY"::equals, Duration.ofSeconds(60));
+                String url;
+                VirtualMachine vm = VirtualMachine.attach(Long.toString(running.pid()));
+                try {
+                    url = vm.startLocalManagementAgent();
+                } finally {
+                    vm.detach();
+                }
+                assertConnectionsCounted(running, new JMXServiceURL(url), "61s");
+            }
+
+            // JMX from the start, the agent attached later: it registers at once, the server being there already.
+            int port = freePort();
+            ForkedJvm jmxFirst = ForkedJvm.on(jdk).classpath(AgentJar.testClasses())
+                    .mainClass(CountedConnectionsApp.class.getName())
+                    .jvmArg("-Dcom.sun.management.jmxremote.port=" + port)
+                    .jvmArg("-Dcom.sun.management.jmxremote.rmi.port=" + port)
+                    .jvmArg("-Dcom.sun.management.jmxremote.host=127.0.0.1")
+                    .jvmArg("-Djava.rmi.server.hostname=127.0.0.1")
+                    .jvmArg("-Dcom.sun.management.jmxremote.authenticate=false")
+                    .jvmArg("-Dcom.sun.management.jmxremote.ssl=false");
+            try (ForkedJvm.Running running = jmxFirst.start()) {
+                running.awaitLine("READY"::equals, Duration.ofSeconds(60));
+                VirtualMachine vm = VirtualMachine.attach(Long.toString(running.pid()));
+                try {
+                    vm.loadAgent(AgentJar.path().toString(), "keepalive.idle=42s");
+                } finally {
+                    vm.detach();
+                }
+                assertConnectionsCounted(running, new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + port
+                        + "/jmxrmi"), "42s");
+            }
+        });
+    }
+
+    /** The MBean is there with the given keepalive.idle, and counts the application's SocketChannel connection. */
+    private static void assertConnectionsCounted(ForkedJvm.Running running, JMXServiceURL url, String idle)
+            throws Exception {
+        try (JMXConnector connector = JMXConnectorFactory.connect(url)) {
+            MBeanServerConnection mbeans = connector.getMBeanServerConnection();
+            ObjectName agent = new ObjectName("tcphardening:type=Agent");
+            assertEquals(idle, strings(mbeans.getAttribute(agent, "Settings")).get("keepalive.idle"),
+                    running.describe());
+            running.sendLine("connect");
+            running.awaitLine("DONE"::equals, Duration.ofSeconds(30));
+            Map<String, Long> counted = longs(mbeans.getAttribute(agent, "ConnectionsHardened"));
+            // JMX's own connections are java.net.Sockets: the application's channels are counted exactly
+            assertEquals(1L, counted.get("SocketChannel connect"), counted + "\n" + running.describe());
+            assertEquals(1L, counted.get("AsynchronousSocketChannel accept"), counted + "\n" + running.describe());
+        }
+        running.closeStdin();
+        assertEquals(0, running.waitFor(Duration.ofSeconds(30)), running.describe());
+    }
+
     private static int freePort() throws Exception {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
