@@ -37,6 +37,7 @@ class FlightRecordingIT {
     private static final Map<String, String> KINDS = Map.of("socket-constructor", "Socket",
             "socket-channel-blocking", "SocketChannel", "async-future", "AsynchronousSocketChannel");
     private static final String EVENT = "tcphardening.Connection";
+    private static final String EVENT_CLASS = "io.tcphardening.agent.HardenedConnectionEvent";
 
     @TempDir
     Path temp;
@@ -52,6 +53,7 @@ class FlightRecordingIT {
             List<RecordedEvent> events = recorded.events;
             assertEquals(recorded.conns.size(), events.size(), "one event per connection end\n" + recorded);
             assertEquals(6, events.size(), recorded.toString());
+            assertTrue(recorded.loaded(EVENT_CLASS), recorded.toString());
             for (String[] conn : recorded.conns) {
                 int localPort = Integer.parseInt(conn[3]);
                 int remotePort = Integer.parseInt(conn[4]);
@@ -87,6 +89,8 @@ class FlightRecordingIT {
             assertEquals(6, recorded.conns.size(), recorded.toString());
             assertEquals(List.of(), recorded.events, recorded.toString());
             assertTrue(recorded.allEvents > 0, "the recording itself worked: " + recorded);
+            // JFR instruments an event class when it is loaded: a JVM with an ordinary recording must not pay for it
+            assertFalse(recorded.loaded(EVENT_CLASS), recorded.toString());
         });
     }
 
@@ -116,8 +120,10 @@ class FlightRecordingIT {
     /** A run of JdkConnectionsApp under a flight recording, and what the recording holds. */
     private Recorded record(Jdks.Jdk jdk, String recordingSettings, String logLevel) throws Exception {
         Path file = temp.resolve("recording-" + jdk.major() + "-" + System.nanoTime() + ".jfr");
+        Path classes = temp.resolve("classes-" + jdk.major() + "-" + System.nanoTime() + ".log");
         ForkedJvm jvm = ForkedJvm.on(jdk).classpath(AgentJar.testClasses())
                 .mainClass(JdkConnectionsApp.class.getName()).args(SCENARIOS)
+                .jvmArg("-Xlog:class+load=info:file=" + classes)
                 .jvmArg("-XX:StartFlightRecording=filename=" + file + ",dumponexit=true," + recordingSettings)
                 .javaagent(AgentJar.path(), JdkCoverageIT.AGENT_ARGS + "," + logLevel);
         try (ForkedJvm.Running running = jvm.start()) {
@@ -131,7 +137,7 @@ class FlightRecordingIT {
                     .collect(Collectors.toList());
             List<String[]> conns = running.stdoutLines().stream().filter(l -> l.startsWith("CONN "))
                     .map(l -> l.split(" ")).collect(Collectors.toList());
-            return new Recorded(conns, kernel, ours, all.size(), running.describe());
+            return new Recorded(conns, kernel, ours, all.size(), Files.readString(classes), running.describe());
         }
     }
 
@@ -140,15 +146,21 @@ class FlightRecordingIT {
         final List<KernelSocket> kernel;
         final List<RecordedEvent> events;
         final int allEvents;
+        final String classLoadLog;
         final String output;
 
         Recorded(List<String[]> conns, List<KernelSocket> kernel, List<RecordedEvent> events, int allEvents,
-                 String output) {
+                 String classLoadLog, String output) {
             this.conns = conns;
             this.kernel = kernel;
             this.events = events;
             this.allEvents = allEvents;
+            this.classLoadLog = classLoadLog;
             this.output = output;
+        }
+
+        boolean loaded(String className) {
+            return classLoadLog.contains(" " + className + " ");
         }
 
         @Override
