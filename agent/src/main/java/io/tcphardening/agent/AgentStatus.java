@@ -3,7 +3,6 @@ package io.tcphardening.agent;
 import java.lang.instrument.Instrumentation;
 import java.lang.management.ManagementFactory;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
@@ -21,7 +20,8 @@ final class AgentStatus implements AgentMXBean {
 
     static final String OBJECT_NAME = "tcphardening:type=Agent";
 
-    private static final AtomicBoolean REGISTERED = new AtomicBoolean();
+    /** Set once; a volatile flag and a monitor rather than an AtomicBoolean, whose VarHandles cost a first use. */
+    private static volatile boolean registered;
 
     private final SocketHardener hardener;
     private final HardeningLog log;
@@ -33,8 +33,14 @@ final class AgentStatus implements AgentMXBean {
 
     /** The platform MBean server was returned to someone: register, the first time. */
     static void register(Object server, SocketHardener hardener, HardeningLog log) {
-        if (REGISTERED.get() || !(server instanceof MBeanServer) || !REGISTERED.compareAndSet(false, true)) {
+        if (registered || !(server instanceof MBeanServer)) {
             return;
+        }
+        synchronized (AgentStatus.class) {
+            if (registered) {
+                return;
+            }
+            registered = true;
         }
         try {
             ((MBeanServer) server).registerMBean(new AgentStatus(hardener, log), new ObjectName(OBJECT_NAME));
