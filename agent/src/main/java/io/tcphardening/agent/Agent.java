@@ -94,6 +94,9 @@ public final class Agent {
                 running = install(settings, inst, log);
                 runningLog = log;
                 SocketHardener hardener = running;
+                if (live) {
+                    AgentStatus.registerIfManaged(inst, hardener, log);
+                }
                 log.installed(new Runnable() {
                     @Override
                     public void run() {

@@ -73,7 +73,10 @@ final class HookWeaver {
         return writer.toByteArray();
     }
 
-    /** Before each normal return: {@code Bridge.created|connected|accepted(socket)}. */
+    /**
+     * Before each normal return: {@code Bridge.created|connected|accepted(socket)}, or for a {@code RETURNED} hook
+     * {@code Bridge.method(returnValue)} on a copy of the value about to be returned.
+     */
     private static final class ExitHook extends MethodVisitor {
         private final SocketTransformer.Hook hook;
 
@@ -84,8 +87,13 @@ final class HookWeaver {
 
         @Override
         public void visitInsn(int opcode) {
-            if (opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN) {
-                super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
+            if (opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN
+                    && (hook.socketLocal != SocketTransformer.Hook.RETURNED || opcode == Opcodes.ARETURN)) {
+                if (hook.socketLocal == SocketTransformer.Hook.RETURNED) {
+                    super.visitInsn(Opcodes.DUP);
+                } else {
+                    super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
+                }
                 super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
                         "(Ljava/lang/Object;)V", false);
             }

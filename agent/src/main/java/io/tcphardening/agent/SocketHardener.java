@@ -28,6 +28,8 @@ final class SocketHardener {
     private volatile NettyChannels netty;
     private final OverrideNotes overrides = new OverrideNotes();
     private final Endpoints endpoints = new Endpoints();
+    private final Counters counters = new Counters();
+    private final ConnectionEvents events = new ConnectionEvents();
     private volatile Settings settings;
 
     private final ClassValue<JdkSocketAccess> jdk = new ClassValue<JdkSocketAccess>() {
@@ -62,6 +64,7 @@ final class SocketHardener {
                 log.debug("nothing to prepare for " + name + ": " + e);
             }
         }
+        events.prepare();
     }
 
     private NettyChannels netty() {
@@ -80,6 +83,10 @@ final class SocketHardener {
 
     Settings settings() {
         return settings;
+    }
+
+    Counters counters() {
+        return counters;
     }
 
     void update(Settings newSettings) {
@@ -118,6 +125,8 @@ final class SocketHardener {
                 ConnectionLine line = jdkSocket.locked(socket,
                         new Confirm(jdkSocket, socket, accepted, settings, log.enabled(LogLevel.INFO)));
                 report(line, socket);
+            } else {
+                counters.countNotTcp();
             }
             return;
         }
@@ -156,6 +165,7 @@ final class SocketHardener {
         if (applicationValue == configured || applicationValue < option.min || applicationValue > option.max) {
             return value;
         }
+        counters.countReplaced(option);
         String description = "application's " + option.key + "=" + option.format(applicationValue)
                 + " replaced by " + option.format(configured);
         String kind;
@@ -212,14 +222,16 @@ final class SocketHardener {
 
     /**
      * Reads every option back and sets again what differs; returns the connection's log line, or null when not
-     * logging. Options left unchanged are read only for the log.
+     * logging. Options left unchanged are read only for the log and for a flight recording that wants the event.
      */
     private ConnectionLine confirmAll(OpenSocket socket, String kind, boolean accepted, Settings current,
                                       boolean logging) {
+        counters.countHardened(kind, accepted);
+        boolean recording = events.wanted();
         int[] values = new int[TcpOption.ALL.length];
         for (TcpOption option : TcpOption.ALL) {
             values[option.ordinal()] = Settings.UNCHANGED;
-            if (!current.isSet(option) && !logging) {
+            if (!current.isSet(option) && !logging && !recording) {
                 continue;
             }
             try {
@@ -232,6 +244,9 @@ final class SocketHardener {
             } catch (Exception e) {
                 fail(option, kind, e);
             }
+        }
+        if (recording) {
+            events.record(kind, accepted, socket.local(), socket.remote(), values);
         }
         return logging ? new ConnectionLine(kind, accepted, socket.local(), socket.remote(), values, current) : null;
     }

@@ -52,7 +52,10 @@ final class SocketTransformer implements ClassFileTransformer {
             "sun/nio/ch/UnixAsynchronousServerSocketChannelImpl", List.of(
                     Hook.exit("<init>", "(Lsun/nio/ch/Port;)V", "created", 0)),
             "sun/nio/ch/AsynchronousServerSocketChannelImpl", List.of(
-                    Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/AsynchronousServerSocketChannel;")));
+                    Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/AsynchronousServerSocketChannel;")),
+            // Not a socket: the moment the platform MBean server exists, to register the agent's MBean (AgentStatus).
+            "java/lang/management/ManagementFactory", List.of(Hook.returned("getPlatformMBeanServer",
+                    "()Ljavax/management/MBeanServer;", "platformMBeanServer")));
 
     /** Netty's setters of the five options on its native socket channel configs: each replaces its argument. */
     private static final List<Hook> NETTY_SETTERS = List.of(
@@ -76,10 +79,13 @@ final class SocketTransformer implements ClassFileTransformer {
 
     /** One inserted call: on every normal return, or at entry to replace the value an option is set to. */
     static final class Hook {
+        /** An exit hook that passes the method's return value to the bridge instead of a local. */
+        static final int RETURNED = -1;
+
         final String method;
         final String descriptor;
         final String bridgeMethod;
-        /** For exit hooks: the local holding the socket (0 = this, 1 = first argument). */
+        /** For exit hooks: the local holding the socket (0 = this, 1 = first argument), or {@link #RETURNED}. */
         final int socketLocal;
         final boolean atEntry;
         /** For Netty's setters: the option's name; their descriptors are matched up to the return type. */
@@ -108,6 +114,10 @@ final class SocketTransformer implements ClassFileTransformer {
 
         static Hook exit(String method, String descriptor, String bridgeMethod, int socketLocal) {
             return new Hook(method, descriptor, bridgeMethod, socketLocal, false, null);
+        }
+
+        static Hook returned(String method, String descriptor, String bridgeMethod) {
+            return new Hook(method, descriptor, bridgeMethod, RETURNED, false, null);
         }
 
         static Hook option(String method, String descriptor) {
