@@ -10,8 +10,8 @@ import java.util.Map;
  * Rewrites the few JDK classes behind every TCP socket, and the few Netty classes behind its native transports, so
  * that they call the bridge: when a socket gets its descriptor (or a Netty channel is initialised by its bootstrap or
  * taken by its server's acceptor), when it is connected or accepted (or a channel becomes active, before the
- * application's handlers are told), and when the application sets an option. A name
- * check rejects every other class at once; {@link HookWeaver} rewrites the few that match.
+ * application's handlers are told), and when the application sets an option. A name check rejects every other class
+ * at once; {@link HookWeaver} rewrites the few that match.
  *
  * <p>Netty is found by the shape of its class names, not by its package: {@code .../bootstrap/Bootstrap} with an
  * {@code init(.../channel/Channel)} method is Netty's wherever it was relocated, and the prefix before it is that
@@ -80,14 +80,12 @@ final class SocketTransformer implements ClassFileTransformer {
             "/channel/uring/IoUringSocketChannelConfig", NETTY_SETTERS,
             "/incubator/channel/uring/IOUringSocketChannelConfig", NETTY_SETTERS);
 
-    /**
-     * One inserted call: on every normal return, at entry, or at entry to replace the value an option is set to.
-     */
+    /** One inserted call: on every normal return, at entry, or at entry to replace the value an option is set to. */
     static final class Hook {
         final String method;
         final String descriptor;
         final String bridgeMethod;
-        /** For event hooks: the local holding the socket (0 = this, 1 = first argument). */
+        /** For event hooks: the local holding the socket (0 = this, 1 = the first argument, 2 = the second). */
         final int socketLocal;
         final boolean atEntry;
         /** An option setter's hook: the bridge returns the value to set instead of the application's. */
