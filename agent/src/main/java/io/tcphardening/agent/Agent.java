@@ -50,14 +50,14 @@ public final class Agent {
                     jar.getParent());
             checkLogFile(settings);
         } catch (ConfigException e) {
-            System.err.println("tcp-hardening-agent: configuration error, "
-                    + (live ? "the running agent keeps its settings: " : "the application was not started: ")
-                    + e.getMessage());
+            // at an attach, what stays: no agent at all (the first attach) or the running agent's settings
+            String outcome = !live ? "the application was not started"
+                    : running == null ? "the agent was not loaded" : "the running agent keeps its settings";
+            System.err.println("tcp-hardening-agent: configuration error, " + outcome + ": " + e.getMessage());
             if (!live) {
                 System.exit(CONFIG_ERROR_STATUS);
             }
-            report.add("configuration error, " + (running == null ? "the agent was not started"
-                    : "the running agent keeps its settings") + ": " + e.getMessage());
+            report.add("configuration error, " + outcome + ": " + e.getMessage());
             // the report is an agent property, in jdk.internal.vm: not opened yet if the agent was never started
             JdkInternals.open(inst);
             report.publish(AttachReport.CONFIG_ERROR);

@@ -55,7 +55,8 @@ final class HookWeaver {
                 for (SocketTransformer.Hook hook : hooks) {
                     if (hook.matches(name, descriptor)) {
                         missing.remove(hook);
-                        return hook.atEntry ? new OptionHook(visitor, hook) : new ExitHook(visitor, hook);
+                        return hook.replacesValue ? new OptionHook(visitor, hook)
+                                : hook.atEntry ? new EntryHook(visitor, hook) : new ExitHook(visitor, hook);
                     }
                 }
                 return visitor;
@@ -103,6 +104,29 @@ final class HookWeaver {
         @Override
         public void visitMaxs(int maxStack, int maxLocals) {
             super.visitMaxs(maxStack + 1, maxLocals);
+        }
+    }
+
+    /** At entry: {@code Bridge.created|connected(socket)}. */
+    private static final class EntryHook extends MethodVisitor {
+        private final SocketTransformer.Hook hook;
+
+        EntryHook(MethodVisitor next, SocketTransformer.Hook hook) {
+            super(Opcodes.ASM9, next);
+            this.hook = hook;
+        }
+
+        @Override
+        public void visitCode() {
+            super.visitCode();
+            super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
+                    "(Ljava/lang/Object;)V", false);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(Math.max(maxStack, 1), maxLocals);
         }
     }
 

@@ -47,6 +47,14 @@ final class InspectCommand {
             err.println(USAGE);
             return 1;
         }
+        if (!RemoteSockets.isBuilt()) {
+            // no JDK 22+ could compile it when this jar was built: no other Java can help, so say how to get it
+            err.println("tcp-hardening-agent: this build of the agent has no inspect command: it was built without a"
+                    + " JDK " + RemoteSockets.JAVA_RELEASE + " or newer, which compiles its java.lang.foreign class;"
+                    + " build the agent again with a JDK " + RemoteSockets.JAVA_RELEASE + "+ installed (under"
+                    + " /usr/lib/jvm, or named with -Djava22.home=DIR)");
+            return 1;
+        }
         int release = Runtime.version().feature();
         if (release < RemoteSockets.JAVA_RELEASE) {
             return rerun(args, release, err);

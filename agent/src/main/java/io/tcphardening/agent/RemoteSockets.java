@@ -17,6 +17,9 @@ interface RemoteSockets extends AutoCloseable {
     /** The first Java release whose {@code java.lang.foreign} is final. */
     int JAVA_RELEASE = 22;
 
+    /** The implementation, compiled only where a JDK 22+ was found at build time (agent/pom.xml). */
+    String IMPLEMENTATION = "io.tcphardening.agent.ForeignRemoteSockets";
+
     /** A duplicate of the process's descriptor {@code fd}, or -1 if the process no longer has it open. */
     int duplicate(int fd) throws IOException;
 
@@ -30,12 +33,17 @@ interface RemoteSockets extends AutoCloseable {
     @Override
     void close();
 
+    /** Whether this build of the agent has the implementation; looked up as a resource, it loads nothing. */
+    static boolean isBuilt() {
+        return RemoteSockets.class.getClassLoader().getResource(IMPLEMENTATION.replace('.', '/') + ".class") != null;
+    }
+
     static RemoteSockets open(long pid) throws IOException {
         if (Runtime.version().feature() < JAVA_RELEASE) {
             throw new IOException("reading another process's sockets needs Java " + JAVA_RELEASE + " or newer");
         }
         try {
-            return (RemoteSockets) Class.forName("io.tcphardening.agent.ForeignRemoteSockets", true,
+            return (RemoteSockets) Class.forName(IMPLEMENTATION, true,
                     RemoteSockets.class.getClassLoader()).getDeclaredMethod("open", long.class).invoke(null, pid);
         } catch (InvocationTargetException e) {
             if (e.getCause() instanceof IOException) {

@@ -93,7 +93,10 @@ final class SocketHardener {
         settings = newSettings;
     }
 
-    /** A JDK socket got its descriptor, or a Netty channel was initialised by its bootstrap: not connected yet. */
+    /**
+     * A JDK socket got its descriptor, a Netty client channel was initialised by its bootstrap (not connected yet), or
+     * a Netty server's acceptor took an accepted channel (before any of the application's handlers is added to it).
+     */
     void created(Object socket) throws Exception {
         Settings current = settings;
         if (!current.setsAnything()) {

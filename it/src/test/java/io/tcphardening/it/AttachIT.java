@@ -15,6 +15,8 @@ import io.tcphardening.it.kit.PerJdk;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -133,11 +135,54 @@ class AttachIT {
                 awaitReady(app, 1);
                 ForkedJvm.Result attach = attach(jdk, app, FIRST);
                 assertEquals(2, attach.exitCode, attach.toString());
-                assertOneLine(attach, "configuration error, the agent was not started: system property"
+                assertOneLine(attach, "configuration error, the agent was not loaded: system property"
                         + " -Dtcphardening.keepalive.idle: keepalive.idle = '30' has no unit");
+                // the JVM's own line says the same: no agent was running there to keep any settings
+                awaitStderr(app, "tcp-hardening-agent: configuration error, the agent was not loaded: system"
+                        + " property -Dtcphardening.keepalive.idle: keepalive.idle = '30' has no unit");
+                assertFalse(app.stderr().contains("keeps its settings"), app.describe());
                 assertTrue(KernelProbe.read(app.pid()).stream().noneMatch(s -> s.keepAlive), app.describe());
             }
         });
+    }
+
+    /** A mistake made in the JVM's own properties file after its start: a new attach fails, the agent keeps going. */
+    @TestFactory
+    List<DynamicTest> aConfigurationErrorAtAReattachKeepsTheRunningSettings() {
+        return PerJdk.tests(jdk -> {
+            Path config = Files.createTempFile("agent", ".properties");
+            try {
+                Files.writeString(config, "keepalive.count = 7\n");
+                ForkedJvm jvm = ForkedJvm.on(jdk).jvmArg("-Dtcphardening.config=" + config)
+                        .classpath(AgentJar.testClasses()).mainClass(HoldingConnectionsApp.class.getName())
+                        .javaagent(AgentJar.path(), String.join(",", FIRST));
+                try (ForkedJvm.Running app = jvm.start()) {
+                    awaitReady(app, 1);
+                    Files.writeString(config, "keepalive.count = 0\n");
+                    ForkedJvm.Result attach = attach(jdk, app, SECOND);
+                    assertEquals(2, attach.exitCode, attach.toString());
+                    String expected = "configuration error, the running agent keeps its settings: " + config
+                            + ":1: keepalive.count = '0' is not valid";
+                    assertOneLine(attach, expected);
+                    awaitStderr(app, "tcp-hardening-agent: " + expected);
+                    assertFalse(app.stderr().contains("was not loaded"), app.describe());
+                    assertEvery(app, FIRST_VALUES, 6);
+                }
+            } finally {
+                Files.delete(config);
+            }
+        });
+    }
+
+    /** Waits (at most 10 s: the JVM's standard error is read by another thread) for a line of the JVM's own. */
+    private static void awaitStderr(ForkedJvm.Running app, String line) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!app.stderr().lines().anyMatch(l -> l.startsWith(line))) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no line '" + line + "' from the JVM\n" + app.describe());
+            }
+            Thread.sleep(20);
+        }
     }
 
     @TestFactory

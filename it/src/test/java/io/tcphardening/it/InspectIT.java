@@ -20,9 +20,11 @@ import io.tcphardening.it.kit.PerJdk;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.function.ThrowingConsumer;
 
 /**
  * {@code inspect}: its table (text and JSON) of a running JVM's TCP sockets, with and without the agent there, agrees
@@ -31,9 +33,45 @@ import org.junit.jupiter.api.TestFactory;
  */
 class InspectIT {
 
+    private static boolean missingInspectChecked;
+
+    /** Each test of a JDK, run only where this build of the agent has inspect ({@link #assumeInspectInThisBuild}). */
+    private static List<DynamicTest> perJdk(ThrowingConsumer<Jdks.Jdk> check) {
+        return PerJdk.tests(jdk -> {
+            assumeInspectInThisBuild();
+            check.accept(jdk);
+        });
+    }
+
+    /**
+     * An agent built without a JDK 22+ lacks inspect's class: there the command says so in one line from every JDK
+     * (checked once), and each test of this class is reported skipped, with the reason, rather than passing.
+     */
+    private static synchronized void assumeInspectInThisBuild() {
+        if (AgentJar.contains("io.tcphardening.agent.ForeignRemoteSockets")) {
+            return;
+        }
+        String reason = "the agent jar " + AgentJar.path() + " was built without a JDK 22+ and has no inspect command";
+        if (!missingInspectChecked) {
+            for (Jdks.Jdk jdk : Jdks.all()) {
+                ForkedJvm.Result result = AgentCommand.run(jdk, "inspect",
+                        Long.toString(ProcessHandle.current().pid()));
+                assertEquals(1, result.exitCode, result.toString());
+                assertEquals("", result.stdout, result.toString());
+                assertEquals("tcp-hardening-agent: this build of the agent has no inspect command: it was built"
+                        + " without a JDK 22 or newer, which compiles its java.lang.foreign class; build the agent"
+                        + " again with a JDK 22+ installed (under /usr/lib/jvm, or named with -Djava22.home=DIR)\n",
+                        result.stderr);
+            }
+            missingInspectChecked = true;
+            System.out.println("[inspect] the InspectIT tests are skipped: " + reason);
+        }
+        Assumptions.abort(reason);
+    }
+
     @TestFactory
     List<DynamicTest> aJvmWithoutTheAgentIsComparedWithTheDefaults() {
-        return PerJdk.tests(jdk -> {
+        return perJdk(jdk -> {
             try (ForkedJvm.Running app = AttachIT.holding(jdk, null)) {
                 AttachIT.awaitReady(app, 1);
                 List<KernelSocket> before = KernelProbe.read(app.pid());
@@ -63,7 +101,7 @@ class InspectIT {
 
     @TestFactory
     List<DynamicTest> aJvmWithTheAgentIsComparedWithItsOwnSettings() {
-        return PerJdk.tests(jdk -> {
+        return perJdk(jdk -> {
             try (ForkedJvm.Running app = AttachIT.holding(jdk, String.join(",", AttachIT.FIRST))) {
                 AttachIT.awaitReady(app, 1);
                 List<KernelSocket> kernel = KernelProbe.read(app.pid());
@@ -107,7 +145,7 @@ class InspectIT {
     /** Without the agent there, the settings given to inspect are what it compares with, validated as check does. */
     @TestFactory
     List<DynamicTest> settingsGivenOnTheCommandLine() {
-        return PerJdk.tests(jdk -> {
+        return perJdk(jdk -> {
             try (ForkedJvm.Running app = AttachIT.holding(jdk, null)) {
                 AttachIT.awaitReady(app, 1);
                 String pid = Long.toString(app.pid());
@@ -131,7 +169,7 @@ class InspectIT {
     /** A JVM that refuses attach cannot say what its agent's settings are; its sockets are listed all the same. */
     @TestFactory
     List<DynamicTest> aJvmThatRefusesAttachIsListedAndComparedWithTheDefaults() {
-        return PerJdk.tests(jdk -> {
+        return perJdk(jdk -> {
             ForkedJvm refusing = ForkedJvm.on(jdk).jvmArg("-XX:+DisableAttachMechanism")
                     .classpath(AgentJar.testClasses()).mainClass(HoldingConnectionsApp.class.getName());
             try (ForkedJvm.Running app = refusing.start()) {
@@ -150,7 +188,7 @@ class InspectIT {
 
     @TestFactory
     List<DynamicTest> aMissingProcessIsOneLine() {
-        return PerJdk.tests(jdk -> {
+        return perJdk(jdk -> {
             Process ended = new ProcessBuilder("true").start();
             ended.waitFor();
             ForkedJvm.Result result = AgentCommand.run(jdk, "inspect", Long.toString(ended.pid()));
@@ -166,6 +204,7 @@ class InspectIT {
      */
     @Test
     void withoutAJava22InspectSaysWhatItNeeds() throws Exception {
+        assumeInspectInThisBuild();
         List<Jdks.Jdk> older = Jdks.all().stream().filter(j -> j.major() < 22).collect(Collectors.toList());
         assumeTrue(!older.isEmpty(), "no JDK older than 22 on this machine");
         for (Jdks.Jdk jdk : older) {
