@@ -82,6 +82,10 @@ public final class Agent {
                 });
                 log.info("tcp-hardening-agent " + version() + " active on JDK "
                         + System.getProperty("java.runtime.version") + ": " + settings.describe());
+                String limitation = running.jdkRouteLimitation();
+                if (limitation != null) {
+                    log.warn(limitation);
+                }
             } catch (Throwable t) {
                 log.installed(null);
                 System.err.println("tcp-hardening-agent: NOT ACTIVE, the application runs without it: " + t);
@@ -97,13 +101,25 @@ public final class Agent {
     private static SocketHardener install(Settings settings, Instrumentation inst, HardeningLog log)
             throws Exception {
         JdkInternals jdk = JdkInternals.open(inst);
-        SocketHardener hardener = new SocketHardener(settings, new NativeSocketOptions(jdk), log);
+        SocketHardener hardener = new SocketHardener(settings, jdkSocketRoute(jdk), log);
         Hooks hooks = new Hooks(hardener, log);
         BridgeInjector.inject(jdk, hooks, hooks);
         // Register first, then retransform what is loaded already: a target may load in between.
         inst.addTransformer(new SocketTransformer(log), true);
         retransformLoaded(inst);
         return hardener;
+    }
+
+    /**
+     * The JDK's setsockopt natives where they are; on a JDK that has moved or changed them, the JDK's public socket
+     * API, which applies every option but TCP_USER_TIMEOUT: a degraded agent rather than none.
+     */
+    private static JdkSocketRoute jdkSocketRoute(JdkInternals jdk) throws ReflectiveOperationException {
+        try {
+            return new NativeSocketOptions(jdk);
+        } catch (ReflectiveOperationException | RuntimeException missing) {
+            return new JdkApiSocketOptions(missing);
+        }
     }
 
     private static void retransformLoaded(Instrumentation inst) throws UnmodifiableClassException {
