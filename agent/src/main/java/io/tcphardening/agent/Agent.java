@@ -1,12 +1,11 @@
 package io.tcphardening.agent;
 
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
 import java.lang.instrument.UnmodifiableClassException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -140,8 +139,10 @@ public final class Agent {
         if (file == null) {
             return;
         }
+        // A FileOutputStream, not Files.newOutputStream: NIO's file channels make the JDK keep a socket pair open
+        // for the rest of the JVM's life (FileDispatcherImpl's pre-close descriptor), a socket the agent would add.
         try {
-            Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND).close();
+            new FileOutputStream(file.toFile(), true).close();
         } catch (IOException | SecurityException e) {
             throw new ConfigException("log.file " + file + " cannot be written: " + e);
         }
