@@ -32,7 +32,9 @@ import org.junit.jupiter.api.TestFactory;
  * must work: the application's output is what it is without any agent, every TCP connection carries our options
  * (read from outside the process, {@link KernelProbe}), and OpenTelemetry is active: it logs its version, it injects
  * its trace context into the JDK clients' requests (the HTTP server counts {@code traceparent} headers), and it
- * rewrites Netty's classes (its debug log names them). Its exporters are off: nothing leaves the machine.
+ * rewrites Netty's classes (its debug log names them). Its exporters are off: nothing leaves the machine. For the JDK
+ * clients it runs as shipped, every instrumentation on; for Netty only its Netty instrumentation is on, with its
+ * debug log, which names each class it rewrites (a full start with the debug log costs several seconds more).
  */
 class OtherAgentsIT {
 
@@ -100,8 +102,11 @@ class OtherAgentsIT {
                 .collect(Collectors.toList());
     }
 
-    /** Without agents ({@code order} null), or with OpenTelemetry and ours in that order. */
-    private static Run run(Jdks.Jdk jdk, Order order, boolean otelDebug, String mainClass, String classpath,
+    /**
+     * Without agents ({@code order} null), or with OpenTelemetry and ours in that order; {@code otelNettyDebug}: only
+     * OpenTelemetry's Netty instrumentation, with its debug log.
+     */
+    private static Run run(Jdks.Jdk jdk, Order order, boolean otelNettyDebug, String mainClass, String classpath,
                            String... args) {
         ForkedJvm jvm = ForkedJvm.on(jdk).classpath(classpath).mainClass(mainClass).args(args);
         if (order == Order.OURS_FIRST) {
@@ -110,8 +115,9 @@ class OtherAgentsIT {
         if (order != null) {
             jvm.jvmArg("-javaagent:" + openTelemetryAgent()).jvmArg("-Dotel.traces.exporter=none")
                     .jvmArg("-Dotel.metrics.exporter=none").jvmArg("-Dotel.logs.exporter=none");
-            if (otelDebug) {
-                jvm.jvmArg("-Dotel.javaagent.debug=true");
+            if (otelNettyDebug) {
+                jvm.jvmArg("-Dotel.instrumentation.common.default-enabled=false")
+                        .jvmArg("-Dotel.instrumentation.netty.enabled=true").jvmArg("-Dotel.javaagent.debug=true");
             }
         }
         if (order == Order.OPENTELEMETRY_FIRST) {
