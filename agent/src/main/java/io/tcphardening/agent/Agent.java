@@ -72,6 +72,12 @@ public final class Agent {
             try {
                 running = install(settings, inst, log);
                 runningLog = log;
+                // Return only once ASM is loaded and warm (HookWeaver.warmUp, on the agent's thread). Otherwise
+                // the JVM's first socket, opened right after premain, would rewrite its class while the agent's
+                // thread still defines ASM's classes; another agent's transformer that connects inside such a
+                // definition then waits for that socket class, which waits for ASM: a deadlock. Bounded, so that
+                // a thread stuck in someone else's transformer cannot stop the application's start.
+                log.awaitEarly(1000);
                 SocketHardener hardener = running;
                 log.installed(new Runnable() {
                     @Override
