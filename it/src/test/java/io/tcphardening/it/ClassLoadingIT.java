@@ -104,11 +104,28 @@ class ClassLoadingIT {
     }
 
     /**
+     * The same agent listed after ours, and the JVM's first socket is the application's, opened at once: it needs
+     * the JDK's socket class rewritten while our agent's thread may still be loading ASM, under that transformer.
+     * (Before the agent's premain waited for that warm-up, this deadlocked in about one run in ten.)
+     */
+    @TestFactory
+    List<DynamicTest> anotherAgentWhoseTransformerConnectsWhileOurClassesAreDefinedListedAfterOursFirstSocketAtOnce() {
+        return PerJdk.tests(jdk -> {
+            JdkCoverageIT.Observed observed = observe(jdk, ForkedJvm.on(jdk).classpath(AgentJar.testClasses())
+                    .javaagent(AgentJar.path(), JdkCoverageIT.AGENT_ARGS + ",log.level=info")
+                    .jvmArg("-javaagent:" + socketOpeningAgent() + "=" + JdkConnectionsApp.class.getName()
+                            + ",register-first")
+                    .mainClass(JdkConnectionsApp.class.getName()).args("socket-constructor", "socket-channel-blocking"));
+            assertFalse(observed.stdout.contains("SOCKET-AGENT failed"), observed.describe());
+            assertHardened(observed);
+        });
+    }
+
+    /**
      * The same agent listed after ours; the JVM's first socket is the application's, opened once our agent is
      * ready (its start-up line is written after its warm-up). The hooks' first use then loads classes of our agent
      * under that transformer, which connects inside their definition: our hooks run again, nested, and need the
-     * very class being defined. Opened during our warm-up instead, that first socket can deadlock with it (README,
-     * Limits): not run here.
+     * very class being defined.
      */
     @TestFactory
     List<DynamicTest> anotherAgentWhoseTransformerConnectsWhileOurClassesAreDefinedListedAfterOurs() {
@@ -167,9 +184,19 @@ class ClassLoadingIT {
                 observed.describe());
     }
 
-    /** Every TCP socket left open carries the configured options, and nothing went wrong on the way. */
+    /**
+     * Every TCP socket left open carries the configured options, and nothing went wrong on the way. A socket that
+     * is neither bound nor connected is not counted: the other agent's transformer may be opening one at the moment
+     * of the probe, on a thread of ours that is loading a class (a log writer's), before the JDK has handed it to
+     * the hooks.
+     */
     private static void assertHardened(JdkCoverageIT.Observed observed) {
-        observed.assertEveryTcpSocket(JdkCoverageIT.CONFIGURED);
+        for (KernelProbe.KernelSocket socket : observed.kernel) {
+            if (!(socket.state.equals("CLOSE") && socket.localPort == 0)) {
+                assertEquals(JdkCoverageIT.CONFIGURED, socket.options(), socket + "\n" + observed.describe());
+            }
+        }
+        observed.assertConnectionsHave(JdkCoverageIT.CONFIGURED);
         observed.assertApplicationSees("true 61 11 7");
         String output = observed.stdout + observed.stderr;
         for (String trap : new String[] {"ClassCircularityError", "LinkageError", "NoClassDefFoundError",
