@@ -1,14 +1,13 @@
 package io.tcphardening.agent;
 
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
 import java.lang.instrument.UnmodifiableClassException;
 import java.net.URISyntaxException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -93,6 +92,12 @@ public final class Agent {
             try {
                 running = install(settings, inst, log);
                 runningLog = log;
+                // Return only once ASM is loaded and warm (HookWeaver.warmUp, on the agent's thread). Otherwise
+                // the JVM's first socket, opened right after premain, would rewrite its class while the agent's
+                // thread still defines ASM's classes; another agent's transformer that connects inside such a
+                // definition then waits for that socket class, which waits for ASM: a deadlock. Bounded, so that
+                // a thread stuck in someone else's transformer cannot stop the application's start.
+                log.awaitEarly(1000);
                 SocketHardener hardener = running;
                 if (live) {
                     AgentStatus.registerIfManaged(inst, hardener, log);
@@ -110,6 +115,10 @@ public final class Agent {
                     report.add("tcp-hardening-agent " + version() + " loaded, new connections get: "
                             + settings.describe());
                     hardenExisting(inst, report, AttachReport.INSTALLED);
+                }
+                String limitation = running.jdkRouteLimitation();
+                if (limitation != null) {
+                    log.warn(limitation);
                 }
             } catch (Throwable t) {
                 log.installed(null);
@@ -153,13 +162,25 @@ public final class Agent {
     private static SocketHardener install(Settings settings, Instrumentation inst, HardeningLog log)
             throws Exception {
         JdkInternals jdk = JdkInternals.open(inst);
-        SocketHardener hardener = new SocketHardener(settings, new NativeSocketOptions(jdk), log);
+        SocketHardener hardener = new SocketHardener(settings, jdkSocketRoute(jdk), log);
         Hooks hooks = new Hooks(hardener, log);
         BridgeInjector.inject(jdk, hooks, hooks);
         // Register first, then retransform what is loaded already: a target may load in between.
         inst.addTransformer(new SocketTransformer(log), true);
         retransformLoaded(inst);
         return hardener;
+    }
+
+    /**
+     * The JDK's setsockopt natives where they are; on a JDK that has moved or changed them, the JDK's public socket
+     * API, which applies every option but TCP_USER_TIMEOUT: a degraded agent rather than none.
+     */
+    private static JdkSocketRoute jdkSocketRoute(JdkInternals jdk) throws ReflectiveOperationException {
+        try {
+            return new NativeSocketOptions(jdk);
+        } catch (ReflectiveOperationException | RuntimeException missing) {
+            return new JdkApiSocketOptions(missing);
+        }
     }
 
     private static void retransformLoaded(Instrumentation inst) throws UnmodifiableClassException {
@@ -180,8 +201,10 @@ public final class Agent {
         if (file == null) {
             return;
         }
+        // A FileOutputStream, not Files.newOutputStream: NIO's file channels make the JDK keep a socket pair open
+        // for the rest of the JVM's life (FileDispatcherImpl's pre-close descriptor), a socket the agent would add.
         try {
-            Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND).close();
+            new FileOutputStream(file.toFile(), true).close();
         } catch (IOException | SecurityException e) {
             throw new ConfigException("log.file " + file + " cannot be written: " + e);
         }

@@ -60,6 +60,7 @@ final class HardeningLog {
     private final Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
     private volatile LogLevel level;
     private final CountDownLatch installed = new CountDownLatch(1);
+    private final CountDownLatch earlyDone = new CountDownLatch(1);
     private volatile Settings settings;
     private volatile Runnable warmUp;
     private final Thread thread;
@@ -75,6 +76,7 @@ final class HardeningLog {
             @Override
             public void run() {
                 runQuietly(early);
+                earlyDone.countDown();
                 try {
                     installed.await();
                 } catch (InterruptedException e) {
@@ -106,6 +108,15 @@ final class HardeningLog {
     }
 
     /** The hooks are in place (or failed to be: {@code warmUp} null): the thread goes on. */
+    /** Waits, at most {@code millis}, until the work given to the constructor ({@code early}) is done. */
+    void awaitEarly(long millis) {
+        try {
+            earlyDone.await(millis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     void installed(Runnable warmUpTask) {
         this.warmUp = warmUpTask;
         installed.countDown();

@@ -23,17 +23,20 @@ final class HookWeaver {
     }
 
     /**
-     * Loads and runs ASM once on a small class (the bridge's own bytes), on the agent's thread while premain is still
-     * busy: the first real rewrite, on an application's thread, then finds ASM loaded.
+     * Loads and runs ASM once on the bytes of {@code NioSocketImpl} (rewritten, never defined), on the agent's thread
+     * while premain is still busy: it exercises every part of ASM that the rewrites of the JDK's socket classes use,
+     * so that those rewrites, when the classes load, load no class of the agent.
+     * That matters beyond time: a class loaded while a JDK socket class is being defined is seen by every other
+     * agent's transformer, and one that opens a socket there would find that socket class half loaded
+     * (ClassCircularityError, which the JVM then remembers for every later socket).
      */
     static void warmUp() {
-        try (java.io.InputStream in = HookWeaver.class.getClassLoader()
-                .getResourceAsStream(BridgeInjector.BRIDGE + ".class")) {
+        String target = "sun/nio/ch/NioSocketImpl";
+        try (java.io.InputStream in = Object.class.getResourceAsStream("/" + target + ".class")) {
             if (in != null) {
-                rewrite(BridgeInjector.BRIDGE, in.readAllBytes(), List.of(SocketTransformer.Hook.exit("created",
-                        "(Ljava/lang/Object;)V", "connected", 0)), true, null);
+                rewrite(target, in.readAllBytes(), SocketTransformer.TARGETS.get(target), true, null);
             }
-        } catch (java.io.IOException ignored) {
+        } catch (java.io.IOException | RuntimeException ignored) {
             // only a warm-up
         }
     }
