@@ -4,8 +4,8 @@
  * It shares no code with the JVM or the agent: it duplicates each socket descriptor of the target into this process
  * with pidfd_open + pidfd_getfd (Linux 5.6+, needs ptrace rights over the target, e.g. root) and calls getsockopt on
  * the duplicate. One line per TCP socket:
- *   fd=N family=inet|inet6 state=S local=ADDR:PORT remote=ADDR:PORT|- keepalive=0|1 keepidle=S keepintvl=S
- *   keepcnt=N user_timeout=MS
+ *   fd=N family=inet|inet6 protocol=tcp|mptcp state=S local=ADDR:PORT remote=ADDR:PORT|- keepalive=0|1 keepidle=S
+ *   keepintvl=S keepcnt=N user_timeout=MS   (an option getsockopt refuses reads as -1)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -28,6 +28,9 @@
 #endif
 #ifndef TCP_USER_TIMEOUT
 #define TCP_USER_TIMEOUT 18
+#endif
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
 #endif
 
 static const char *state_name(int state) {
@@ -58,9 +61,10 @@ static int int_option(int fd, int level, int name) {
     return getsockopt(fd, level, name, &value, &length) == 0 ? value : -1;
 }
 
-/* Prints the line for one duplicated descriptor if it is a TCP socket; returns 1 if printed. */
+/* Prints the line for one duplicated descriptor if it is a TCP (or Multipath TCP) socket; returns 1 if printed. */
 static int probe(int target_fd, int fd) {
-    if (int_option(fd, SOL_SOCKET, SO_TYPE) != SOCK_STREAM || int_option(fd, SOL_SOCKET, SO_PROTOCOL) != IPPROTO_TCP) {
+    int protocol = int_option(fd, SOL_SOCKET, SO_PROTOCOL);
+    if (int_option(fd, SOL_SOCKET, SO_TYPE) != SOCK_STREAM || (protocol != IPPROTO_TCP && protocol != IPPROTO_MPTCP)) {
         return 0;
     }
     struct sockaddr_storage local, remote;
@@ -79,9 +83,10 @@ static int probe(int target_fd, int fd) {
     socklen_t info_length = sizeof info;
     memset(&info, 0, sizeof info);
     getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &info_length);
-    printf("fd=%d family=%s state=%s local=%s remote=%s keepalive=%d keepidle=%d keepintvl=%d keepcnt=%d "
+    printf("fd=%d family=%s protocol=%s state=%s local=%s remote=%s keepalive=%d keepidle=%d keepintvl=%d keepcnt=%d "
            "user_timeout=%d\n",
-           target_fd, local.ss_family == AF_INET ? "inet" : "inet6", state_name(info.tcpi_state), local_text,
+           target_fd, local.ss_family == AF_INET ? "inet" : "inet6", protocol == IPPROTO_TCP ? "tcp" : "mptcp",
+           state_name(info.tcpi_state), local_text,
            remote_text, int_option(fd, SOL_SOCKET, SO_KEEPALIVE), int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE),
            int_option(fd, IPPROTO_TCP, TCP_KEEPINTVL), int_option(fd, IPPROTO_TCP, TCP_KEEPCNT),
            int_option(fd, IPPROTO_TCP, TCP_USER_TIMEOUT));

@@ -17,6 +17,7 @@ public final class TcpHardeningBridge {
     public static final int CREATED = 0;
     public static final int CONNECTED = 1;
     public static final int ACCEPTED = 2;
+    public static final int MBEAN_SERVER = 3;
 
     /** SocketOptions.SO_KEEPALIVE: the one option of ours that the legacy integer API can set. */
     private static final int LEGACY_SO_KEEPALIVE = 0x0008;
@@ -40,6 +41,11 @@ public final class TcpHardeningBridge {
 
     public static void accepted(Object socket) {
         event(socket, ACCEPTED);
+    }
+
+    /** {@code ManagementFactory.getPlatformMBeanServer} returns {@code server}: the agent registers its MBean there. */
+    public static void platformMBeanServer(Object server) {
+        event(server, MBEAN_SERVER);
     }
 
     /** The application sets an option; returns the value to set instead. */

@@ -1,12 +1,13 @@
 package io.tcphardening.agent;
 
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
 import java.lang.instrument.UnmodifiableClassException;
-import java.nio.file.Files;
+import java.net.URISyntaxException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -37,6 +38,7 @@ public final class Agent {
 
     /** Called by {@code AgentEntry.premain} ({@code live} false) and {@code agentmain} ({@code live} true). */
     public static void start(String args, Instrumentation inst, boolean live, Path jar) {
+        AttachReport report = live ? AttachReport.of(args) : null;
         HardeningLog log = running == null ? new HardeningLog(new Runnable() {
             @Override
             public void run() {
@@ -45,15 +47,21 @@ public final class Agent {
         }) : null;
         Settings settings;
         try {
-            settings = SettingsLoader.load(args, systemProperties(), System.getenv(), jar.getParent());
+            settings = SettingsLoader.load(live ? report.settingsArgs() : args, systemProperties(), System.getenv(),
+                    jar.getParent());
             checkLogFile(settings);
         } catch (ConfigException e) {
-            System.err.println("tcp-hardening-agent: configuration error, "
-                    + (live ? "the running agent keeps its settings: " : "the application was not started: ")
-                    + e.getMessage());
+            // at an attach, what stays: no agent at all (the first attach) or the running agent's settings
+            String outcome = !live ? "the application was not started"
+                    : running == null ? "the agent was not loaded" : "the running agent keeps its settings";
+            System.err.println("tcp-hardening-agent: configuration error, " + outcome + ": " + e.getMessage());
             if (!live) {
                 System.exit(CONFIG_ERROR_STATUS);
             }
+            report.add("configuration error, " + outcome + ": " + e.getMessage());
+            // the report is an agent property, in jdk.internal.vm: not opened yet if the agent was never started
+            JdkInternals.open(inst);
+            report.publish(AttachReport.CONFIG_ERROR);
             if (log != null) {
                 log.installed(null);
             }
@@ -61,32 +69,66 @@ public final class Agent {
         }
         synchronized (LOCK) {
             if (running != null || log == null) {
+                String before = running.settings().describe();
                 running.update(settings);
                 runningLog.warn("settings replaced for new connections: " + settings.describe());
+                publishSettings(running);
+                if (live) {
+                    report.add("settings of the running agent replaced for new connections: " + settings.describe()
+                            + " (before: " + before + ")");
+                    hardenExisting(inst, report, AttachReport.UPDATED);
+                }
                 return;
             }
             if (!System.getProperty("os.name", "").startsWith("Linux")) {
                 System.err.println("tcp-hardening-agent: NOT ACTIVE: it supports Linux only, this is "
                         + System.getProperty("os.name"));
                 log.installed(null);
+                if (live) {
+                    report.add("NOT ACTIVE: it supports Linux only, this is " + System.getProperty("os.name"));
+                    report.publish(AttachReport.NOT_ACTIVE);
+                }
                 return;
             }
             log.configure(settings);
             try {
                 running = install(settings, inst, log);
                 runningLog = log;
+                // Return only once ASM is loaded and warm (HookWeaver.warmUp, on the agent's thread). Otherwise
+                // the JVM's first socket, opened right after premain, would rewrite its class while the agent's
+                // thread still defines ASM's classes; another agent's transformer that connects inside such a
+                // definition then waits for that socket class, which waits for ASM: a deadlock. Bounded, so that
+                // a thread stuck in someone else's transformer cannot stop the application's start.
+                log.awaitEarly(1000);
                 SocketHardener hardener = running;
+                if (live) {
+                    AgentStatus.registerIfManaged(inst, hardener, log);
+                }
                 log.installed(new Runnable() {
                     @Override
                     public void run() {
                         hardener.warmUp();
+                        publishSettings(hardener);
                     }
                 });
                 log.info("tcp-hardening-agent " + version() + " active on JDK "
                         + System.getProperty("java.runtime.version") + ": " + settings.describe());
+                if (live) {
+                    report.add("tcp-hardening-agent " + version() + " loaded, new connections get: "
+                            + settings.describe());
+                    hardenExisting(inst, report, AttachReport.INSTALLED);
+                }
+                String limitation = running.jdkRouteLimitation();
+                if (limitation != null) {
+                    log.warn(limitation);
+                }
             } catch (Throwable t) {
                 log.installed(null);
                 System.err.println("tcp-hardening-agent: NOT ACTIVE, the application runs without it: " + t);
+                if (live) {
+                    report.add("NOT ACTIVE, the application runs without it: " + t);
+                    report.publish(AttachReport.NOT_ACTIVE);
+                }
             }
         }
     }
@@ -96,16 +138,51 @@ public final class Agent {
         return Cli.run(args, System.out, System.err);
     }
 
+    /** At attach: the connections already open get the settings too; the report says which did and why not. */
+    private static void hardenExisting(Instrumentation inst, AttachReport report, String outcome) {
+        publishSettings(running);  // now, not on the agent's thread: inspect may ask as soon as the attach returns
+        String summary;
+        try {
+            summary = new ExistingSockets(JdkInternals.open(inst)).harden(running);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            summary = "connections open before the attach: not hardened, this JDK's dup is out of reach: " + e;
+        }
+        runningLog.info(summary);
+        report.add(summary);
+        report.publish(outcome);
+    }
+
+    /** For tools outside the JVM ({@code inspect}); a JDK that moved its agent properties only loses that view. */
+    private static void publishSettings(SocketHardener hardener) {
+        try {
+            AgentProperties.publishSettings(hardener);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            runningLog.debug("settings not published as agent properties: " + e);
+        }
+    }
+
     private static SocketHardener install(Settings settings, Instrumentation inst, HardeningLog log)
             throws Exception {
         JdkInternals jdk = JdkInternals.open(inst);
-        SocketHardener hardener = new SocketHardener(settings, new NativeSocketOptions(jdk), log);
+        SocketHardener hardener = new SocketHardener(settings, jdkSocketRoute(jdk), log);
         Hooks hooks = new Hooks(hardener, log);
         BridgeInjector.inject(jdk, hooks, hooks);
         // Register first, then retransform what is loaded already: a target may load in between.
         inst.addTransformer(new SocketTransformer(log), true);
         retransformLoaded(inst);
         return hardener;
+    }
+
+    /**
+     * The JDK's setsockopt natives where they are; on a JDK that has moved or changed them, the JDK's public socket
+     * API, which applies every option but TCP_USER_TIMEOUT: a degraded agent rather than none.
+     */
+    private static JdkSocketRoute jdkSocketRoute(JdkInternals jdk) throws ReflectiveOperationException {
+        try {
+            return new NativeSocketOptions(jdk);
+        } catch (ReflectiveOperationException | RuntimeException missing) {
+            return new JdkApiSocketOptions(missing);
+        }
     }
 
     private static void retransformLoaded(Instrumentation inst) throws UnmodifiableClassException {
@@ -132,8 +209,10 @@ public final class Agent {
         if (file == null) {
             return;
         }
+        // A FileOutputStream, not Files.newOutputStream: NIO's file channels make the JDK keep a socket pair open
+        // for the rest of the JVM's life (FileDispatcherImpl's pre-close descriptor), a socket the agent would add.
         try {
-            Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND).close();
+            new FileOutputStream(file.toFile(), true).close();
         } catch (IOException | SecurityException e) {
             throw new ConfigException("log.file " + file + " cannot be written: " + e);
         }
@@ -146,6 +225,15 @@ public final class Agent {
             properties.put(name, system.getProperty(name));
         }
         return properties;
+    }
+
+    /** The agent jar itself: what {@code attach} loads into another JVM, and what a re-run command starts. */
+    static Path jar() {
+        try {
+            return Paths.get(Agent.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("the agent jar's location is not a path: " + e.getMessage(), e);
+        }
     }
 
     static String version() {

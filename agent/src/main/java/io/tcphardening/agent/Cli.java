@@ -1,17 +1,35 @@
 package io.tcphardening.agent;
 
 import java.io.PrintStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /** The commands of {@code java -jar tcp-hardening-agent.jar}. */
 final class Cli {
 
+    /** {@code check --strict}: the configuration is valid, but warnings were printed. */
+    private static final int WARNINGS_STATUS = 1;
+
     private static final String USAGE = String.join("\n",
             "usage: java -jar tcp-hardening-agent.jar COMMAND",
             "",
-            "  check [config=PATH] [key=value ...]",
-            "      validate a configuration exactly as the agent would, and print the effective settings",
-            "      with the source of each; exit status 0 if valid, 2 if not",
+            "  check [--strict] [config=PATH] [key=value ...]",
+            "      validate a configuration exactly as the agent would (the same system properties,",
+            "      TCPHARDENING_* variables and agent.properties beside the jar), and print the effective",
+            "      settings with the source of each, the worst-case time to notice a dead peer on an idle",
+            "      and on a busy connection, and a warning for each value that makes little sense;",
+            "      exit status 0 if valid (warnings or not), 2 if not; with --strict, 1 if valid with warnings",
+            "  attach PID [config=PATH] [key=value ...]",
+            "      load the agent into a running JVM (or replace the settings of the agent running there),",
+            "      harden the connections already open too, and print what was done",
+            "  inspect PID [--json] [config=PATH] [key=value ...]",
+            "      list every TCP socket of a process with the five options as the kernel has them, and whether",
+            "      each matches the agent's settings there (or the given ones, or the defaults); read-only",
             "  version",
             "      print the agent's version",
             "",
@@ -29,6 +47,10 @@ final class Cli {
         switch (args[0]) {
             case "check":
                 return check(Arrays.copyOfRange(args, 1, args.length), out, err);
+            case "attach":
+                return AttachCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+            case "inspect":
+                return InspectCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
             case "version":
                 out.println("tcp-hardening-agent " + Agent.version());
                 return 0;
@@ -39,14 +61,38 @@ final class Cli {
     }
 
     private static int check(String[] args, PrintStream out, PrintStream err) {
+        List<String> settingArgs = new ArrayList<>(Arrays.asList(args));
+        boolean strict = settingArgs.remove("--strict");
+        Settings settings;
         try {
-            Settings settings = SettingsLoader.load(String.join(",", args), Agent.systemProperties(),
-                    System.getenv(), null);
-            out.println("valid: " + settings.describe().replace(", ", "\n       "));
-            return 0;
+            settings = SettingsLoader.load(String.join(",", settingArgs), Agent.systemProperties(),
+                    System.getenv(), agentDirectory());
         } catch (ConfigException e) {
             err.println("tcp-hardening-agent: invalid configuration: " + e.getMessage());
             return Agent.CONFIG_ERROR_STATUS;
+        }
+        out.println("valid: " + settings.describe().replace(", ", "\n       "));
+        DeadPeerDetection detection = new DeadPeerDetection(settings, KernelDefaults.ofThisMachine());
+        out.println("worst case to notice a dead peer (Linux), from the last time it was heard:");
+        out.println("  idle connection: " + detection.idle());
+        out.println("  busy connection: " + detection.busy());
+        List<String> warnings = ConfigWarnings.of(settings, detection);
+        for (String warning : warnings) {
+            out.println("warning: " + warning);
+        }
+        if (warnings.isEmpty()) {
+            out.println("no warnings");
+        }
+        return strict && !warnings.isEmpty() ? WARNINGS_STATUS : 0;
+    }
+
+    /** The jar's directory, where the agent looks for agent.properties; null when not run from the jar. */
+    private static Path agentDirectory() {
+        try {
+            Path location = Paths.get(Cli.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Files.isRegularFile(location) ? location.getParent() : null;
+        } catch (URISyntaxException | RuntimeException e) {
+            return null;
         }
     }
 }

@@ -62,6 +62,7 @@ final class HardeningLog {
     private final Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
     private volatile LogLevel level;
     private final CountDownLatch installed = new CountDownLatch(1);
+    private final CountDownLatch earlyDone = new CountDownLatch(1);
     private volatile Settings settings;
     private volatile Runnable warmUp;
     private final Thread thread;
@@ -77,6 +78,7 @@ final class HardeningLog {
             @Override
             public void run() {
                 runQuietly(early);
+                earlyDone.countDown();
                 try {
                     installed.await();
                 } catch (InterruptedException e) {
@@ -108,6 +110,15 @@ final class HardeningLog {
     }
 
     /** The hooks are in place (or failed to be: {@code warmUp} null): the thread goes on. */
+    /** Waits, at most {@code millis}, until the work given to the constructor ({@code early}) is done. */
+    void awaitEarly(long millis) {
+        try {
+            earlyDone.await(millis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     void installed(Runnable warmUpTask) {
         this.warmUp = warmUpTask;
         installed.countDown();

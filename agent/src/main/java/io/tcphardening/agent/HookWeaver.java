@@ -23,17 +23,20 @@ final class HookWeaver {
     }
 
     /**
-     * Loads and runs ASM once on a small class (the bridge's own bytes), on the agent's thread while premain is still
-     * busy: the first real rewrite, on an application's thread, then finds ASM loaded.
+     * Loads and runs ASM once on the bytes of {@code NioSocketImpl} (rewritten, never defined), on the agent's thread
+     * while premain is still busy: it exercises every part of ASM that the rewrites of the JDK's socket classes use,
+     * so that those rewrites, when the classes load, load no class of the agent.
+     * That matters beyond time: a class loaded while a JDK socket class is being defined is seen by every other
+     * agent's transformer, and one that opens a socket there would find that socket class half loaded
+     * (ClassCircularityError, which the JVM then remembers for every later socket).
      */
     static void warmUp() {
-        try (java.io.InputStream in = HookWeaver.class.getClassLoader()
-                .getResourceAsStream(BridgeInjector.BRIDGE + ".class")) {
+        String target = "sun/nio/ch/NioSocketImpl";
+        try (java.io.InputStream in = Object.class.getResourceAsStream("/" + target + ".class")) {
             if (in != null) {
-                rewrite(BridgeInjector.BRIDGE, in.readAllBytes(), List.of(SocketTransformer.Hook.exit("created",
-                        "(Ljava/lang/Object;)V", "connected", 0)), true, null);
+                rewrite(target, in.readAllBytes(), SocketTransformer.TARGETS.get(target), true, null);
             }
-        } catch (java.io.IOException ignored) {
+        } catch (java.io.IOException | RuntimeException ignored) {
             // only a warm-up
         }
     }
@@ -55,7 +58,8 @@ final class HookWeaver {
                 for (SocketTransformer.Hook hook : hooks) {
                     if (hook.matches(name, descriptor)) {
                         missing.remove(hook);
-                        return hook.atEntry ? new OptionHook(visitor, hook) : new ExitHook(visitor, hook);
+                        return hook.replacesValue ? new OptionHook(visitor, hook)
+                                : hook.atEntry ? new EntryHook(visitor, hook) : new ExitHook(visitor, hook);
                     }
                 }
                 return visitor;
@@ -73,7 +77,10 @@ final class HookWeaver {
         return writer.toByteArray();
     }
 
-    /** Before each normal return: {@code Bridge.created|connected|accepted(socket)}. */
+    /**
+     * Before each normal return: {@code Bridge.created|connected|accepted(socket)}, or for a {@code RETURNED} hook
+     * {@code Bridge.method(returnValue)} on a copy of the value about to be returned.
+     */
     private static final class ExitHook extends MethodVisitor {
         private final SocketTransformer.Hook hook;
 
@@ -84,8 +91,13 @@ final class HookWeaver {
 
         @Override
         public void visitInsn(int opcode) {
-            if (opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN) {
-                super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
+            if (opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN
+                    && (hook.socketLocal != SocketTransformer.Hook.RETURNED || opcode == Opcodes.ARETURN)) {
+                if (hook.socketLocal == SocketTransformer.Hook.RETURNED) {
+                    super.visitInsn(Opcodes.DUP);
+                } else {
+                    super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
+                }
                 super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
                         "(Ljava/lang/Object;)V", false);
             }
@@ -95,6 +107,29 @@ final class HookWeaver {
         @Override
         public void visitMaxs(int maxStack, int maxLocals) {
             super.visitMaxs(maxStack + 1, maxLocals);
+        }
+    }
+
+    /** At entry: {@code Bridge.created|connected(socket)}. */
+    private static final class EntryHook extends MethodVisitor {
+        private final SocketTransformer.Hook hook;
+
+        EntryHook(MethodVisitor next, SocketTransformer.Hook hook) {
+            super(Opcodes.ASM9, next);
+            this.hook = hook;
+        }
+
+        @Override
+        public void visitCode() {
+            super.visitCode();
+            super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
+                    "(Ljava/lang/Object;)V", false);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(Math.max(maxStack, 1), maxLocals);
         }
     }
 

@@ -17,14 +17,19 @@ final class Hooks implements ObjIntConsumer<Object>, BiFunction<Object, Object[]
         this.log = log;
     }
 
-    /** A bridge event: {@code TcpHardeningBridge.CREATED} (0), {@code CONNECTED} (1) or {@code ACCEPTED} (2). */
+    /**
+     * A bridge event: {@code TcpHardeningBridge.CREATED} (0), {@code CONNECTED} (1) or {@code ACCEPTED} (2), or
+     * {@code MBEAN_SERVER} (3), when {@code socket} is the platform MBean server.
+     */
     @Override
     public void accept(Object socket, int event) {
         if (socket == null) {
             return;
         }
         try {
-            if (event == 0) {
+            if (event == 3) {
+                AgentStatus.register(socket, hardener, log);
+            } else if (event == 0) {
                 hardener.created(socket);
             } else {
                 hardener.established(socket, event == 2);

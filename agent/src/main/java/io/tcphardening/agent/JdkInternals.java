@@ -9,7 +9,8 @@ import java.util.Set;
 /**
  * The agent's one door into the JDK: opens {@code java.base/sun.nio.ch} and {@code java.base/java.net} to the agent's
  * own module (never to the application's), so that the user needs no {@code --add-opens} flag and the application
- * gains no access it did not have.
+ * gains no access it did not have. Also {@code sun.nio.fs} (its {@code dup}, for the sockets open before an attach)
+ * and {@code jdk.internal.vm} (the agent properties that tools outside the JVM read).
  */
 final class JdkInternals {
 
@@ -22,8 +23,8 @@ final class JdkInternals {
         JdkInternals internals = new JdkInternals();
         Module base = Object.class.getModule();
         Set<Module> agent = Set.of(internals.agentModule);
-        inst.redefineModule(base, Set.of(), Map.of(), Map.of("sun.nio.ch", agent, "java.net", agent), Set.of(),
-                Map.of());
+        inst.redefineModule(base, Set.of(), Map.of(), Map.of("sun.nio.ch", agent, "java.net", agent,
+                "sun.nio.fs", agent, "jdk.internal.vm", agent), Set.of(), Map.of());
         return internals;
     }
 

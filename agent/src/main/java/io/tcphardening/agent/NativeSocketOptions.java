@@ -15,7 +15,7 @@ import java.net.InetSocketAddress;
  * <p>Callers must pass a non-null descriptor of a socket that cannot be closed meanwhile (see
  * {@link JdkSocketAccess#locked}): the natives crash the JVM on a null descriptor.
  */
-final class NativeSocketOptions {
+final class NativeSocketOptions implements JdkSocketRoute {
 
     private final MethodHandle setIntOption;
     private final MethodHandle getIntOption;
@@ -35,12 +35,23 @@ final class NativeSocketOptions {
                 MethodType.methodType(InetSocketAddress.class, FileDescriptor.class));
     }
 
+    @Override
+    public OpenSocket open(Object socket, FileDescriptor fd) {
+        return new Descriptor(fd);
+    }
+
+    @Override
+    public String limitation() {
+        return null;
+    }
+
     /**
      * Links the four call sites on the agent's thread: the first {@code invokeExact} of each spins its LambdaForm
      * classes (milliseconds, cold), which would otherwise happen on the application's first connection. A new
      * {@code FileDescriptor} is -1, so each call fails at once with EBADF (never a null descriptor: that crashes).
      */
-    void warmUp() {
+    @Override
+    public void warmUp() {
         FileDescriptor none = new FileDescriptor();
         try {
             set(none, TcpOption.ALL[0], 0);
@@ -91,6 +102,35 @@ final class NativeSocketOptions {
             return (InetSocketAddress) remoteAddress.invokeExact(fd);
         } catch (Throwable t) {
             return null;
+        }
+    }
+
+    /** A JDK descriptor as an {@link OpenSocket}; valid only while the socket's lock is held. */
+    private final class Descriptor implements OpenSocket {
+        private final FileDescriptor fd;
+
+        Descriptor(FileDescriptor fd) {
+            this.fd = fd;
+        }
+
+        @Override
+        public void set(TcpOption option, int value) throws IOException {
+            NativeSocketOptions.this.set(fd, option, value);
+        }
+
+        @Override
+        public int get(TcpOption option) throws IOException {
+            return NativeSocketOptions.this.get(fd, option);
+        }
+
+        @Override
+        public InetSocketAddress local() {
+            return NativeSocketOptions.this.local(fd);
+        }
+
+        @Override
+        public InetSocketAddress remote() {
+            return NativeSocketOptions.this.remote(fd);
         }
     }
 }

@@ -32,6 +32,7 @@ final class NettyChannels {
         private final Method localAddress;
         private final Method remoteAddress;
         private final Method isRegistered;
+        private final Method isOpen;
 
         Type(Class<?> channel, String transport, String root) throws ReflectiveOperationException {
             this.kind = "Netty " + transport + (root.equals("io.netty") ? "" : " (" + root + ")");
@@ -40,6 +41,8 @@ final class NettyChannels {
             this.localAddress = channel.getMethod("localAddress");
             this.remoteAddress = channel.getMethod("remoteAddress");
             this.isRegistered = channel.getMethod("isRegistered");
+            // declared by io_uring's package-private AbstractIoUringChannel: made accessible, like io_uring's config
+            this.isOpen = ConfigType.accessible(channel.getMethod("isOpen"));
         }
 
         /**
@@ -81,8 +84,19 @@ final class NettyChannels {
         }
     }
 
-    /** The options of a native channel, through its config; null if the config is not of a known kind. */
+    /**
+     * The options of a native channel, through its config; null if the config is not of a known kind, or if the
+     * channel is closed: Netty's native calls take the descriptor's number even after its close, and by then the
+     * number may be another file's (a handler that closes the channel in {@code channelActive}, and a listener of its
+     * close future that opens a file, both run before the agent's hook at the end of {@code fireChannelActive}).
+     * The hardening steps run on the channel's event loop, where Netty closes it, or before the channel is registered:
+     * it cannot close between this check and their calls. (With SO_LINGER set, Netty closes the descriptor on another
+     * executor; that window is Netty's own, for the application's calls alike.)
+     */
     OpenSocket open(Type type, Object channel) throws ReflectiveOperationException {
+        if (!(Boolean) type.isOpen.invoke(channel)) {
+            return null;
+        }
         Object config = type.config(channel);
         ConfigType configType = configTypes.get(config.getClass());
         return configType == null ? null : new Channel(type, configType, channel, config);

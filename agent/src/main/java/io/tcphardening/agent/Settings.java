@@ -2,6 +2,8 @@ package io.tcphardening.agent;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The effective configuration: one immutable value, built once by {@link SettingsLoader} and replaced as a whole
@@ -77,15 +79,38 @@ final class Settings {
     /** Every setting with the place it came from, for the start-up line. */
     String describe() {
         StringBuilder line = new StringBuilder();
+        Map<String, String> sources = sources();
+        for (Map.Entry<String, String> setting : values().entrySet()) {
+            if (line.length() > 0) {
+                line.append(", ");
+            }
+            line.append(setting.getKey()).append('=').append(setting.getValue())
+                    .append(" (").append(sources.get(setting.getKey())).append(')');
+        }
+        return line.toString();
+    }
+
+    /** Every setting's value as {@code agent.properties} writes it ("61s", "unchanged", "stderr"), in documented order. */
+    Map<String, String> values() {
+        Map<String, String> values = new LinkedHashMap<>();
         for (TcpOption option : TcpOption.ALL) {
             int value = value(option);
-            line.append(option.key).append('=').append(value == UNCHANGED ? "unchanged" : option.format(value))
-                    .append(" (").append(source(option)).append("), ");
+            values.put(option.key, value == UNCHANGED ? "unchanged" : option.format(value));
         }
-        line.append("log.level=").append(logLevel.key()).append(" (").append(logLevelSource).append("), ");
-        line.append("log.file=").append(logFile == null ? "stderr" : logFile.toString())
-                .append(" (").append(logFileSource).append(')');
-        return line.toString();
+        values.put("log.level", logLevel.key());
+        values.put("log.file", logFile == null ? "stderr" : logFile.toString());
+        return values;
+    }
+
+    /** Where each setting came from ("agent argument", "/etc/app/agent.properties:3", "default", ...). */
+    Map<String, String> sources() {
+        Map<String, String> sources = new LinkedHashMap<>();
+        for (TcpOption option : TcpOption.ALL) {
+            sources.put(option.key, source(option));
+        }
+        sources.put("log.level", logLevelSource);
+        sources.put("log.file", logFileSource);
+        return sources;
     }
 
     @Override

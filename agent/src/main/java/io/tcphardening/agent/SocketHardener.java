@@ -1,7 +1,6 @@
 package io.tcphardening.agent;
 
 import java.io.FileDescriptor;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketOption;
 
@@ -16,18 +15,19 @@ import java.net.SocketOption;
  * And whenever the application sets one of the five options itself ({@link #applicationSets}), the configured value
  * replaces the application's, so that the kernel keeps the configured value for the connection's whole life.
  *
- * <p>Sockets come in two shapes: JDK socket objects ({@link JdkSocketAccess}: a descriptor written under the JDK's
- * close lock) and Netty native channels ({@link NettyChannels}: Netty's own option methods, on the channel's event
- * loop or before the channel is shared). Both meet in {@link OpenSocket}.
+ * <p>Sockets come in two shapes: JDK socket objects ({@link JdkSocketAccess}: written under the JDK's close lock,
+ * through the {@link JdkSocketRoute} this JDK offers) and Netty native channels ({@link NettyChannels}: Netty's own
+ * option methods, on the channel's event loop or before the channel is shared). Both meet in {@link OpenSocket}.
  */
 final class SocketHardener {
 
-    private final NativeSocketOptions natives;
+    private final JdkSocketRoute route;
     private final HardeningLog log;
     /** Created at the first Netty hook: an application without Netty loads none of the agent's Netty support. */
     private volatile NettyChannels netty;
     private final OverrideNotes overrides = new OverrideNotes();
-    private final Endpoints endpoints = new Endpoints();
+    private final Counters counters = new Counters();
+    private final ConnectionEvents events = new ConnectionEvents();
     private volatile Settings settings;
 
     private final ClassValue<JdkSocketAccess> jdk = new ClassValue<JdkSocketAccess>() {
@@ -43,9 +43,9 @@ final class SocketHardener {
         }
     };
 
-    SocketHardener(Settings settings, NativeSocketOptions natives, HardeningLog log) {
+    SocketHardener(Settings settings, JdkSocketRoute route, HardeningLog log) {
         this.settings = settings;
-        this.natives = natives;
+        this.route = route;
         this.log = log;
     }
 
@@ -67,8 +67,9 @@ final class SocketHardener {
                 log.debug("cannot prepare the field reads of " + socketImpl.getName() + ": " + e);
             }
         }
-        natives.warmUp();
+        route.warmUp();
         prepare("sun.nio.ch.SocketChannelImpl");
+        events.prepare();
     }
 
     /** Loads (and so rewrites) a JDK socket class and resolves its access; null if this JDK has no such class. */
@@ -97,15 +98,27 @@ final class SocketHardener {
         return current;
     }
 
+    /** What the route to JDK sockets cannot do on this JDK, or null. */
+    String jdkRouteLimitation() {
+        return route.limitation();
+    }
+
     Settings settings() {
         return settings;
+    }
+
+    Counters counters() {
+        return counters;
     }
 
     void update(Settings newSettings) {
         settings = newSettings;
     }
 
-    /** A JDK socket got its descriptor, or a Netty channel was initialised by its bootstrap: not connected yet. */
+    /**
+     * A JDK socket got its descriptor, a Netty client channel was initialised by its bootstrap (not connected yet), or
+     * a Netty server's acceptor took an accepted channel (before any of the application's handlers is added to it).
+     */
     void created(Object socket) throws Exception {
         Settings current = settings;
         if (!current.setsAnything()) {
@@ -114,7 +127,7 @@ final class SocketHardener {
         JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
         if (jdkSocket != null) {
             if (jdkSocket.isTcp(socket)) {
-                jdkSocket.locked(socket, new SetAll(jdkSocket.kind(socket), current));
+                jdkSocket.locked(socket, new SetAll(socket, jdkSocket.kind(socket), current));
             }
             return;
         }
@@ -137,6 +150,8 @@ final class SocketHardener {
                 ConnectionLine line = jdkSocket.locked(socket,
                         new Confirm(jdkSocket, socket, accepted, settings, log.enabled(LogLevel.INFO)));
                 report(line, socket);
+            } else {
+                counters.countNotTcp();
             }
             return;
         }
@@ -175,6 +190,7 @@ final class SocketHardener {
         if (applicationValue == configured || applicationValue < option.min || applicationValue > option.max) {
             return value;
         }
+        counters.countReplaced(option);
         String description = "application's " + option.key + "=" + option.format(applicationValue)
                 + " replaced by " + option.format(configured);
         String kind;
@@ -182,7 +198,7 @@ final class SocketHardener {
         JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
         if (jdkSocket != null) {
             kind = jdkSocket.kind(socket);
-            connection = jdkSocket.locked(socket, endpoints);
+            connection = jdkSocket.locked(socket, new Endpoints(socket));
         } else {
             NettyChannels netty = netty();
             Object channel = netty.channelOfConfig(socket);
@@ -197,11 +213,37 @@ final class SocketHardener {
         return option.toJdkValue(configured);
     }
 
+    /**
+     * A TCP socket that was open before the agent was attached, reached through a duplicate of its descriptor that
+     * the caller owns (see {@link ExistingSockets}), so that it cannot be closed and reused meanwhile: sets every
+     * configured option and reads it back. Returns null when the kernel holds the settings, else what it holds instead.
+     */
+    String hardenExisting(FileDescriptor duplicate) throws Exception {
+        if (!(route instanceof NativeSocketOptions)) {
+            // the fallback route writes through socket objects, and a bare duplicate descriptor has none
+            throw new UnsupportedOperationException(route.limitation());
+        }
+        Settings current = settings;
+        OpenSocket socket = route.open(null, duplicate);
+        StringBuilder mismatch = new StringBuilder();
+        for (TcpOption option : TcpOption.ALL) {
+            if (current.isSet(option)) {
+                socket.set(option, current.value(option));
+                int value = socket.get(option);
+                if (value != current.value(option)) {
+                    mismatch.append(mismatch.length() == 0 ? "" : " ").append(option.key).append('=')
+                            .append(option.format(value));
+                }
+            }
+        }
+        return mismatch.length() == 0 ? null : mismatch.toString();
+    }
+
     // ---- the one place options are written
 
     private void setAll(OpenSocket socket, Settings current, String kind) {
         for (TcpOption option : TcpOption.ALL) {
-            if (current.isSet(option)) {
+            if (current.isSet(option) && socket.supports(option)) {
                 set(socket, option, current.value(option), kind);
             }
         }
@@ -209,14 +251,20 @@ final class SocketHardener {
 
     /**
      * Reads every option back and sets again what differs; returns the connection's log line, or null when not
-     * logging. Options left unchanged are read only for the log.
+     * logging. Options left unchanged are read only for the log and for a flight recording that wants the event.
      */
     private ConnectionLine confirmAll(OpenSocket socket, String kind, boolean accepted, Settings current,
                                       boolean logging) {
+        counters.countHardened(kind, accepted);
+        boolean recording = events.wanted();
         int[] values = new int[TcpOption.ALL.length];
         for (TcpOption option : TcpOption.ALL) {
             values[option.ordinal()] = Settings.UNCHANGED;
-            if (!current.isSet(option) && !logging) {
+            if (!socket.supports(option)) {
+                values[option.ordinal()] = ConnectionLine.NOT_APPLICABLE;
+                continue;
+            }
+            if (!current.isSet(option) && !logging && !recording) {
                 continue;
             }
             try {
@@ -230,6 +278,9 @@ final class SocketHardener {
                 fail(option, kind, e);
             }
         }
+        if (recording) {
+            events.record(kind, accepted, socket.local(), socket.remote(), values);
+        }
         return logging ? new ConnectionLine(kind, accepted, socket.local(), socket.remote(), values, current) : null;
     }
 
@@ -241,9 +292,13 @@ final class SocketHardener {
         }
     }
 
+    /**
+     * Once per option, whatever the socket kind or the message: an option the kernel refuses (TCP_USER_TIMEOUT on a
+     * Multipath TCP socket) fails on every connection, and is one fact for the operator, not one per connection.
+     */
     private void fail(TcpOption option, String kind, Exception e) {
-        log.failure(option.linuxName + " on " + kind + ": " + e.getMessage(),
-                "cannot set " + option.linuxName + " on a " + kind + ": " + e);
+        log.failure(option.linuxName, "cannot set or read back " + option.linuxName + " (first on a " + kind + "): "
+                + e);
     }
 
     private static String endpoints(OpenSocket socket) {
@@ -254,48 +309,21 @@ final class SocketHardener {
     // The actions run under a JDK socket's lock are named classes, not lambdas: a lambda spins a class at its first
     // use, which would be on the application's first connect.
 
-    /** A JDK descriptor as an {@link OpenSocket}; valid only while the socket's lock is held. */
-    private final class Descriptor implements OpenSocket {
-        private final FileDescriptor fd;
-
-        Descriptor(FileDescriptor fd) {
-            this.fd = fd;
-        }
-
-        @Override
-        public void set(TcpOption option, int value) throws IOException {
-            natives.set(fd, option, value);
-        }
-
-        @Override
-        public int get(TcpOption option) throws IOException {
-            return natives.get(fd, option);
-        }
-
-        @Override
-        public InetSocketAddress local() {
-            return natives.local(fd);
-        }
-
-        @Override
-        public InetSocketAddress remote() {
-            return natives.remote(fd);
-        }
-    }
-
     /** Sets every configured option: before the handshake. */
     private final class SetAll implements JdkSocketAccess.Locked<Void> {
+        private final Object socket;
         private final String kind;
         private final Settings current;
 
-        SetAll(String kind, Settings current) {
+        SetAll(Object socket, String kind, Settings current) {
+            this.socket = socket;
             this.kind = kind;
             this.current = current;
         }
 
         @Override
         public Void run(FileDescriptor fd) {
-            setAll(new Descriptor(fd), current, kind);
+            setAll(route.open(socket, fd), current, kind);
             return null;
         }
     }
@@ -321,21 +349,30 @@ final class SocketHardener {
             if (!accepted && !socketAccess.isConnected(socket)) {
                 return null;  // a connect that failed, or a non-blocking one still pending
             }
-            return confirmAll(new Descriptor(fd), socketAccess.kind(socket), accepted, current, logging);
+            return confirmAll(route.open(socket, fd), socketAccess.kind(socket), accepted, current, logging);
         }
     }
 
     /** "local - remote" of a connected JDK socket, or null if it is not connected (yet). */
     private final class Endpoints implements JdkSocketAccess.Locked<String> {
+        private final Object socket;
+
+        Endpoints(Object socket) {
+            this.socket = socket;
+        }
+
         @Override
         public String run(FileDescriptor fd) {
-            Descriptor socket = new Descriptor(fd);
-            return socket.remote() == null ? null : endpoints(socket);
+            OpenSocket open = route.open(socket, fd);
+            return open.remote() == null ? null : endpoints(open);
         }
     }
 
     /** One hardened connection, formatted on the log thread. */
     private static final class ConnectionLine implements HardeningLog.Line {
+        /** An option the socket's route cannot reach (TCP_USER_TIMEOUT through a JDK's public API). */
+        static final int NOT_APPLICABLE = Integer.MIN_VALUE;
+
         private final String kind;
         private final boolean accepted;
         private final InetSocketAddress local;
@@ -363,7 +400,7 @@ final class SocketHardener {
             for (TcpOption option : TcpOption.ALL) {
                 int value = values[option.ordinal()];
                 text.append(' ').append(option.key).append('=');
-                text.append(value == Settings.UNCHANGED ? "?" : option.format(value));
+                text.append(value == Settings.UNCHANGED ? "?" : value == NOT_APPLICABLE ? "n/a" : option.format(value));
                 if (!settings.isSet(option)) {
                     text.append("(unchanged)");
                 }

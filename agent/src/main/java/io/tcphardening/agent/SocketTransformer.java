@@ -8,9 +8,10 @@ import java.util.Map;
 
 /**
  * Rewrites the few JDK classes behind every TCP socket, and the few Netty classes behind its native transports, so
- * that they call the bridge: when a socket gets its descriptor (or a Netty channel is initialised by its bootstrap),
- * when it is connected or accepted (or a channel becomes active), and when the application sets an option. A name
- * check rejects every other class at once; {@link HookWeaver} rewrites the few that match.
+ * that they call the bridge: when a socket gets its descriptor (or a Netty channel is initialised by its bootstrap or
+ * taken by its server's acceptor), when it is connected or accepted (or a channel becomes active, before the
+ * application's handlers are told), and when the application sets an option. A name check rejects every other class
+ * at once; {@link HookWeaver} rewrites the few that match.
  *
  * <p>Netty is found by the shape of its class names, not by its package: {@code .../bootstrap/Bootstrap} with an
  * {@code init(.../channel/Channel)} method is Netty's wherever it was relocated, and the prefix before it is that
@@ -52,7 +53,10 @@ final class SocketTransformer implements ClassFileTransformer {
             "sun/nio/ch/UnixAsynchronousServerSocketChannelImpl", List.of(
                     Hook.exit("<init>", "(Lsun/nio/ch/Port;)V", "created", 0)),
             "sun/nio/ch/AsynchronousServerSocketChannelImpl", List.of(
-                    Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/AsynchronousServerSocketChannel;")));
+                    Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/AsynchronousServerSocketChannel;")),
+            // Not a socket: the moment the platform MBean server exists, to register the agent's MBean (AgentStatus).
+            "java/lang/management/ManagementFactory", List.of(Hook.returned("getPlatformMBeanServer",
+                    "()Ljavax/management/MBeanServer;", "platformMBeanServer")));
 
     /** Netty's setters of the five options on its native socket channel configs: each replaces its argument. */
     private static final List<Hook> NETTY_SETTERS = List.of(
@@ -68,37 +72,51 @@ final class SocketTransformer implements ClassFileTransformer {
      */
     static final Map<String, List<Hook>> NETTY_TARGETS = Map.of(
             "/bootstrap/Bootstrap", List.of(Hook.exit("init", "({n}channel/Channel;)V", "created", 1)),
+            // An accepted child, at the entry of the acceptor's channelRead: the server's event loop holds it alone,
+            // before its child handler is added and before it is registered with (handed to) its own event loop.
+            "/bootstrap/ServerBootstrap$ServerBootstrapAcceptor", List.of(Hook.entry("channelRead",
+                    "({n}channel/ChannelHandlerContext;Ljava/lang/Object;)V", "created", 2)),
+            // At entry: the channel is active and this is its event loop, and no handler has seen it active yet.
             "/channel/DefaultChannelPipeline", List.of(
-                    Hook.exit("fireChannelActive", "(){n}channel/ChannelPipeline;", "connected", 0)),
+                    Hook.entry("fireChannelActive", "(){n}channel/ChannelPipeline;", "connected", 0)),
             "/channel/epoll/EpollSocketChannelConfig", NETTY_SETTERS,
             "/channel/uring/IoUringSocketChannelConfig", NETTY_SETTERS,
             "/incubator/channel/uring/IOUringSocketChannelConfig", NETTY_SETTERS);
 
-    /** One inserted call: on every normal return, or at entry to replace the value an option is set to. */
+    /** One inserted call: on every normal return, at entry, or at entry to replace the value an option is set to. */
     static final class Hook {
+        /** An exit hook that passes the method's return value to the bridge instead of a local. */
+        static final int RETURNED = -1;
+
         final String method;
         final String descriptor;
         final String bridgeMethod;
-        /** For exit hooks: the local holding the socket (0 = this, 1 = first argument). */
+        /**
+         * For event hooks: the local holding the socket (0 = this, 1 = the first argument, 2 = the second), or
+         * {@link #RETURNED} for an exit hook that passes the return value.
+         */
         final int socketLocal;
         final boolean atEntry;
+        /** An option setter's hook: the bridge returns the value to set instead of the application's. */
+        final boolean replacesValue;
         /** For Netty's setters: the option's name; their descriptors are matched up to the return type. */
         final String optionName;
 
         private Hook(String method, String descriptor, String bridgeMethod, int socketLocal, boolean atEntry,
-                     String optionName) {
+                     boolean replacesValue, String optionName) {
             this.method = method;
             this.descriptor = descriptor;
             this.bridgeMethod = bridgeMethod;
             this.socketLocal = socketLocal;
             this.atEntry = atEntry;
+            this.replacesValue = replacesValue;
             this.optionName = optionName;
         }
 
         /** The same hook with {@code {n}} replaced by a Netty copy's root. */
         Hook forRoot(String root) {
             return new Hook(method, descriptor.replace("{n}", "L" + root + "/"), bridgeMethod, socketLocal, atEntry,
-                    optionName);
+                    replacesValue, optionName);
         }
 
         boolean matches(String name, String methodDescriptor) {
@@ -107,19 +125,27 @@ final class SocketTransformer implements ClassFileTransformer {
         }
 
         static Hook exit(String method, String descriptor, String bridgeMethod, int socketLocal) {
-            return new Hook(method, descriptor, bridgeMethod, socketLocal, false, null);
+            return new Hook(method, descriptor, bridgeMethod, socketLocal, false, false, null);
+        }
+
+        static Hook entry(String method, String descriptor, String bridgeMethod, int socketLocal) {
+            return new Hook(method, descriptor, bridgeMethod, socketLocal, true, false, null);
+        }
+
+        static Hook returned(String method, String descriptor, String bridgeMethod) {
+            return new Hook(method, descriptor, bridgeMethod, RETURNED, false, false, null);
         }
 
         static Hook option(String method, String descriptor) {
-            return new Hook(method, descriptor, "option", 0, true, null);
+            return new Hook(method, descriptor, "option", 0, true, true, null);
         }
 
         static Hook legacyOption(String method, String descriptor) {
-            return new Hook(method, descriptor, "legacyOption", 0, true, null);
+            return new Hook(method, descriptor, "legacyOption", 0, true, true, null);
         }
 
         static Hook intOption(String method, String parameters, String optionName) {
-            return new Hook(method, parameters, "intOption", 0, true, optionName);
+            return new Hook(method, parameters, "intOption", 0, true, true, optionName);
         }
 
         @Override

@@ -55,11 +55,23 @@ final class AgentClassLoader extends ClassLoader {
         if (entry == null) {
             throw new ClassNotFoundException(name);
         }
+        byte[] bytes;
         try (InputStream in = jar.getInputStream(entry)) {
-            byte[] bytes = in.readAllBytes();
-            return defineClass(name, bytes, 0, bytes.length, domain);
+            bytes = in.readAllBytes();
         } catch (IOException e) {
             throw new ClassNotFoundException(name, e);
+        }
+        try {
+            return defineClass(name, bytes, 0, bytes.length, domain);
+        } catch (LinkageError e) {
+            // Another agent's transformer runs inside defineClass; if it opens a socket, the agent's hooks run there
+            // and may need this very class: then this thread has defined it meanwhile, and this second definition
+            // is refused as a duplicate. The class is there, and it is the same: use it.
+            Class<?> defined = findLoadedClass(name);
+            if (defined == null) {
+                throw e;
+            }
+            return defined;
         }
     }
 

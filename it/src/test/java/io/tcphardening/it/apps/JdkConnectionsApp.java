@@ -230,7 +230,12 @@ public final class JdkConnectionsApp {
             // HttpURLConnection (java.net.Socket) and java.net.http (SocketChannel) against the JDK's HttpServer
             // (ServerSocketChannel); their pooled connections stay open for the kernel check of every socket.
             HttpServer http = HttpServer.create(new InetSocketAddress(host, 0), 0);
+            // requests that carried a W3C trace context: a tracing agent's instrumentation at work
+            java.util.concurrent.atomic.AtomicInteger traced = new java.util.concurrent.atomic.AtomicInteger();
             http.createContext("/", exchange -> {
+                if (exchange.getRequestHeaders().containsKey("traceparent")) {
+                    traced.incrementAndGet();
+                }
                 byte[] body = "ok".getBytes(StandardCharsets.UTF_8);
                 exchange.sendResponseHeaders(200, body.length);
                 exchange.getResponseBody().write(body);
@@ -244,7 +249,8 @@ public final class JdkConnectionsApp {
             connection.getInputStream().readAllBytes();
             HttpResponse<String> response = HttpClient.newHttpClient().send(
                     HttpRequest.newBuilder(URI.create(base)).build(), HttpResponse.BodyHandlers.ofString());
-            System.out.println("HTTP " + name + " " + connection.getResponseCode() + " " + response.statusCode());
+            System.out.println("HTTP " + name + " " + connection.getResponseCode() + " " + response.statusCode()
+                    + " traced " + traced);
         });
         all.put("not-tcp", new Scenario() {
             @Override

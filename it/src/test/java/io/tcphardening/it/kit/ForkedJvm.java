@@ -23,6 +23,7 @@ public final class ForkedJvm {
     private final List<String> jvmArgs = new ArrayList<>();
     private final List<String> args = new ArrayList<>();
     private final Map<String, String> env = new LinkedHashMap<>();
+    private final List<String> launcher = new ArrayList<>();
     private String classpath;
     private String mainClass;
     private Path workDir;
@@ -65,13 +66,22 @@ public final class ForkedJvm {
         return this;
     }
 
+    /**
+     * Runs the JVM through a launcher command (a sandbox, a network namespace, a socket handed in as standard input);
+     * {@link Running#pid} is then the launcher's, which is the JVM's only if the launcher execs it.
+     */
+    public ForkedJvm launchedBy(String... command) {
+        launcher.addAll(List.of(command));
+        return this;
+    }
+
     public ForkedJvm workDir(Path dir) {
         this.workDir = dir;
         return this;
     }
 
     public List<String> command() {
-        List<String> command = new ArrayList<>();
+        List<String> command = new ArrayList<>(launcher);
         command.add(jdk.java().toString());
         command.addAll(jvmArgs);
         if (classpath != null) {
@@ -115,7 +125,7 @@ public final class ForkedJvm {
         public final String stdout;
         public final String stderr;
 
-        Result(int exitCode, String stdout, String stderr) {
+        public Result(int exitCode, String stdout, String stderr) {
             this.exitCode = exitCode;
             this.stdout = stdout;
             this.stderr = stderr;

@@ -77,6 +77,8 @@ public final class KernelProbe {
     public static final class KernelSocket {
         public final int fd;
         public final String family;
+        /** {@code tcp}, or {@code mptcp} for a Multipath TCP socket. */
+        public final String protocol;
         public final String state;
         public final String local;
         public final int localPort;
@@ -91,6 +93,7 @@ public final class KernelProbe {
         private KernelSocket(Map<String, String> fields) {
             fd = Integer.parseInt(fields.get("fd"));
             family = fields.get("family");
+            protocol = fields.get("protocol");
             state = fields.get("state");
             local = fields.get("local");
             localPort = port(local);
@@ -127,7 +130,7 @@ public final class KernelProbe {
 
         @Override
         public String toString() {
-            return "fd " + fd + " " + state + " " + local + " -> " + remote + ": keepalive=" + keepAlive + " idle="
+            return "fd " + fd + " " + protocol + " " + state + " " + local + " -> " + remote + ": keepalive=" + keepAlive + " idle="
                     + keepIdle + " intvl=" + keepIntvl + " cnt=" + keepCnt + " user_timeout=" + userTimeout;
         }
     }
