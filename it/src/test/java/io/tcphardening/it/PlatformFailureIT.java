@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tcphardening.it.apps.JdkConnectionsApp;
 import io.tcphardening.it.kit.AgentJar;
+import io.tcphardening.it.kit.CProgram;
 import io.tcphardening.it.kit.Fixtures;
 import io.tcphardening.it.kit.ForkedJvm;
 import io.tcphardening.it.kit.Jdks;
 import io.tcphardening.it.kit.KernelProbe;
 import io.tcphardening.it.kit.KernelProbe.KernelSocket;
 import io.tcphardening.it.kit.PerJdk;
-import io.tcphardening.it.kit.PreloadLibrary;
 import java.net.URI;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
@@ -105,7 +105,7 @@ class PlatformFailureIT {
     List<DynamicTest> aKernelThatRefusesAnOptionOnMultipathTcpSockets() {
         return PerJdk.tests(jdk -> {
             Observed observed = run(ForkedJvm.on(jdk).classpath(AgentJar.testClasses())
-                    .env("LD_PRELOAD", PreloadLibrary.of("mptcp_preload").toString())
+                    .env("LD_PRELOAD", CProgram.sharedLibrary("mptcp_preload").toString())
                     .javaagent(AgentJar.path(), JdkCoverageIT.AGENT_ARGS + ",log.level=info")
                     .mainClass(JdkConnectionsApp.class.getName())
                     .args("socket-constructor", "socket-channel-blocking", "socket-channel-non-blocking", "async-future",

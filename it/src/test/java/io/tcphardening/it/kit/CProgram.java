@@ -5,7 +5,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /** The small C helpers under {@code src/test/c}, compiled once per build; again only when a source is newer. */
@@ -17,17 +19,28 @@ public final class CProgram {
     }
 
     /** The binary of {@code src/test/c/NAME.c}. */
-    public static synchronized Path binary(String name) {
-        Path binary = BINARIES.get(name);
+    public static Path binary(String name) {
+        return compiled(name, name);
+    }
+
+    /** {@code src/test/c/NAME.c} as a shared library, for a forked JVM's {@code LD_PRELOAD}. */
+    public static Path sharedLibrary(String name) {
+        return compiled(name, "lib" + name + ".so", "-shared", "-fPIC", "-ldl");
+    }
+
+    private static synchronized Path compiled(String name, String fileName, String... options) {
+        Path binary = BINARIES.get(fileName);
         if (binary != null) {
             return binary;
         }
         Path source = Paths.get(System.getProperty("it.sources", "src/test"), "c", name + ".c");
-        Path target = Paths.get(System.getProperty("it.build", "target"), name);
+        Path target = Paths.get(System.getProperty("it.build", "target"), fileName).toAbsolutePath();
         try {
             if (!Files.exists(target) || Files.getLastModifiedTime(source).compareTo(Files.getLastModifiedTime(target)) > 0) {
-                Process cc = new ProcessBuilder("cc", "-O2", "-Wall", "-o", target.toString(), source.toString())
-                        .redirectErrorStream(true).start();
+                List<String> command = new ArrayList<>(List.of("cc", "-O2", "-Wall", "-o", target.toString(),
+                        source.toString()));
+                command.addAll(List.of(options));
+                Process cc = new ProcessBuilder(command).redirectErrorStream(true).start();
                 String output = new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 if (cc.waitFor() != 0) {
                     throw new AssertionError("cannot compile " + source + ":\n" + output);
@@ -39,7 +52,7 @@ public final class CProgram {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
         }
-        BINARIES.put(name, target);
+        BINARIES.put(fileName, target);
         return target;
     }
 }

@@ -3,9 +3,7 @@ package io.tcphardening.it.kit;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -18,13 +16,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class KernelProbe {
 
-    private static Path binary;
-
     private KernelProbe() {
     }
 
     public static List<KernelSocket> read(long pid) {
-        Path probe = binary();
+        Path probe = CProgram.binary("sockopt_probe");
         try {
             Process process = new ProcessBuilder(probe.toString(), Long.toString(pid)).start();
             byte[] out = process.getInputStream().readAllBytes();
@@ -45,32 +41,6 @@ public final class KernelProbe {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
         }
-    }
-
-    /** Compiles the probe once per build; again only when its source is newer. */
-    static synchronized Path binary() {
-        if (binary != null) {
-            return binary;
-        }
-        Path source = Paths.get(System.getProperty("it.sources", "src/test"), "c", "sockopt_probe.c");
-        Path target = Paths.get(System.getProperty("it.build", "target"), "sockopt_probe");
-        try {
-            if (!Files.exists(target) || Files.getLastModifiedTime(source).compareTo(Files.getLastModifiedTime(target)) > 0) {
-                Process cc = new ProcessBuilder("cc", "-O2", "-Wall", "-o", target.toString(), source.toString())
-                        .redirectErrorStream(true).start();
-                String output = new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                if (cc.waitFor() != 0) {
-                    throw new AssertionError("cannot compile " + source + ":\n" + output);
-                }
-            }
-        } catch (IOException e) {
-            throw new AssertionError("cannot compile " + source + " (is a C compiler installed?): " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
-        binary = target;
-        return binary;
     }
 
     /** One TCP socket of the probed process, as the kernel has it. */
