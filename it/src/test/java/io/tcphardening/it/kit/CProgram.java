@@ -1,6 +1,7 @@
 package io.tcphardening.it.kit;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /** The small C helpers under {@code src/test/c}, compiled once per build; again only when a source is newer. */
 public final class CProgram {
@@ -21,6 +23,32 @@ public final class CProgram {
     /** The binary of {@code src/test/c/NAME.c}. */
     public static Path binary(String name) {
         return compiled(name, name);
+    }
+
+    /** Runs {@code src/test/c/NAME.c} with {@code args}; its non-blank output lines, or fails with what it printed. */
+    public static List<String> outputLines(String name, String... args) {
+        List<String> command = new ArrayList<>(List.of(binary(name).toString()));
+        command.addAll(List.of(args));
+        try {
+            Process process = new ProcessBuilder(command).start();
+            byte[] out = process.getInputStream().readAllBytes();
+            byte[] err = process.getErrorStream().readAllBytes();
+            if (!process.waitFor(10, TimeUnit.SECONDS) || process.exitValue() != 0) {
+                throw new AssertionError(String.join(" ", command) + " failed: " + new String(err, StandardCharsets.UTF_8));
+            }
+            List<String> lines = new ArrayList<>();
+            for (String line : new String(out, StandardCharsets.UTF_8).split("\n")) {
+                if (!line.isBlank()) {
+                    lines.add(line);
+                }
+            }
+            return lines;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 
     /** {@code src/test/c/NAME.c} as a shared library, for a forked JVM's {@code LD_PRELOAD}. */

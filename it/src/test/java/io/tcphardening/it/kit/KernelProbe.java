@@ -1,14 +1,9 @@
 package io.tcphardening.it.kit;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Reads the options the kernel holds for every TCP socket of another process, through {@code sockopt_probe} (C,
@@ -20,27 +15,11 @@ public final class KernelProbe {
     }
 
     public static List<KernelSocket> read(long pid) {
-        Path probe = CProgram.binary("sockopt_probe");
-        try {
-            Process process = new ProcessBuilder(probe.toString(), Long.toString(pid)).start();
-            byte[] out = process.getInputStream().readAllBytes();
-            byte[] err = process.getErrorStream().readAllBytes();
-            if (!process.waitFor(10, TimeUnit.SECONDS) || process.exitValue() != 0) {
-                throw new AssertionError("sockopt_probe " + pid + " failed: " + new String(err, StandardCharsets.UTF_8));
-            }
-            List<KernelSocket> sockets = new ArrayList<>();
-            for (String line : new String(out, StandardCharsets.UTF_8).split("\n")) {
-                if (!line.isBlank()) {
-                    sockets.add(KernelSocket.parse(line));
-                }
-            }
-            return sockets;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
+        List<KernelSocket> sockets = new ArrayList<>();
+        for (String line : CProgram.outputLines("sockopt_probe", Long.toString(pid))) {
+            sockets.add(KernelSocket.parse(line));
         }
+        return sockets;
     }
 
     /** One TCP socket of the probed process, as the kernel has it. */

@@ -1,13 +1,9 @@
 package io.tcphardening.it.kit;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Reads the family, type and SO_KEEPALIVE flag of every socket of another process that is not TCP, through
@@ -19,28 +15,11 @@ public final class SocketFlagsProbe {
     }
 
     public static List<OtherSocket> read(long pid) {
-        try {
-            Process process = new ProcessBuilder(CProgram.binary("socket_flags_probe").toString(), Long.toString(pid))
-                    .start();
-            byte[] out = process.getInputStream().readAllBytes();
-            byte[] err = process.getErrorStream().readAllBytes();
-            if (!process.waitFor(10, TimeUnit.SECONDS) || process.exitValue() != 0) {
-                throw new AssertionError("socket_flags_probe " + pid + " failed: "
-                        + new String(err, StandardCharsets.UTF_8));
-            }
-            List<OtherSocket> sockets = new ArrayList<>();
-            for (String line : new String(out, StandardCharsets.UTF_8).split("\n")) {
-                if (!line.isBlank()) {
-                    sockets.add(new OtherSocket(line));
-                }
-            }
-            return sockets;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
+        List<OtherSocket> sockets = new ArrayList<>();
+        for (String line : CProgram.outputLines("socket_flags_probe", Long.toString(pid))) {
+            sockets.add(new OtherSocket(line));
         }
+        return sockets;
     }
 
     /** One socket that is not TCP, as the kernel has it. */
