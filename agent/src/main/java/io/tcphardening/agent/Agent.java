@@ -72,22 +72,18 @@ public final class Agent {
                 String before = running.settings().describe();
                 running.update(settings);
                 runningLog.warn("settings replaced for new connections: " + settings.describe());
-                publishSettings(running);
                 if (live) {
                     report.add("settings of the running agent replaced for new connections: " + settings.describe()
                             + " (before: " + before + ")");
-                    hardenExisting(inst, report, AttachReport.UPDATED);
+                    hardenExisting(inst, report, AttachReport.UPDATED);  // publishes the new settings first
+                } else {
+                    publishSettings(running);
                 }
                 return;
             }
             if (!System.getProperty("os.name", "").startsWith("Linux")) {
-                System.err.println("tcp-hardening-agent: NOT ACTIVE: it supports Linux only, this is "
-                        + System.getProperty("os.name"));
                 log.installed(null);
-                if (live) {
-                    report.add("NOT ACTIVE: it supports Linux only, this is " + System.getProperty("os.name"));
-                    report.publish(AttachReport.NOT_ACTIVE);
-                }
+                notActive("NOT ACTIVE: it supports Linux only, this is " + System.getProperty("os.name"), report);
                 return;
             }
             log.configure(settings);
@@ -124,11 +120,7 @@ public final class Agent {
                 }
             } catch (Throwable t) {
                 log.installed(null);
-                System.err.println("tcp-hardening-agent: NOT ACTIVE, the application runs without it: " + t);
-                if (live) {
-                    report.add("NOT ACTIVE, the application runs without it: " + t);
-                    report.publish(AttachReport.NOT_ACTIVE);
-                }
+                notActive("NOT ACTIVE, the application runs without it: " + t, report);
             }
         }
     }
@@ -136,6 +128,15 @@ public final class Agent {
     /** Called by {@code AgentEntry.main}: {@code java -jar tcp-hardening-agent.jar ...}; returns the exit status. */
     public static int main(String[] args) {
         return Cli.run(args, System.out, System.err);
+    }
+
+    /** Says why the agent is not active, on the JVM's standard error and, at an attach, to the command. */
+    private static void notActive(String why, AttachReport report) {
+        System.err.println("tcp-hardening-agent: " + why);
+        if (report != null) {
+            report.add(why);
+            report.publish(AttachReport.NOT_ACTIVE);
+        }
     }
 
     /** At attach: the connections already open get the settings too; the report says which did and why not. */
