@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
 
 /**
  * The path from the JVM to the socket, in order: settings, log, JDK access, hardener, bridge, transformer. Started
@@ -32,19 +34,37 @@ public final class Agent {
     private static volatile SocketHardener running;
     private static HardeningLog runningLog;
 
+    static {
+        // Hand AgentEntry our entry point through our class loader (see io.tcphardening.boot.AgentClassLoader).
+        // Loaded any other way (unit tests), there is nobody to hand it to.
+        if (Agent.class.getClassLoader() instanceof Consumer) {
+            @SuppressWarnings("unchecked")
+            Consumer<BiFunction<String, Object[], Object>> door =
+                    (Consumer<BiFunction<String, Object[], Object>>) Agent.class.getClassLoader();
+            door.accept(new EntryPoint());
+        }
+    }
+
     private Agent() {
         // no instances
+    }
+
+    /** {@code start(args, inst, live, jar)} and {@code main(args)}, called by AgentEntry. */
+    private static final class EntryPoint implements BiFunction<String, Object[], Object> {
+        @Override
+        public Object apply(String command, Object[] a) {
+            if (command.equals("main")) {
+                return main((String[]) a[0]);
+            }
+            start((String) a[0], (Instrumentation) a[1], (Boolean) a[2], (Path) a[3]);
+            return null;
+        }
     }
 
     /** Called by {@code AgentEntry.premain} ({@code live} false) and {@code agentmain} ({@code live} true). */
     public static void start(String args, Instrumentation inst, boolean live, Path jar) {
         AttachReport report = live ? AttachReport.of(args) : null;
-        HardeningLog log = running == null ? new HardeningLog(new Runnable() {
-            @Override
-            public void run() {
-                HookWeaver.warmUp();
-            }
-        }) : null;
+        HardeningLog log = running == null ? new HardeningLog() : null;
         Settings settings;
         try {
             settings = SettingsLoader.load(live ? report.settingsArgs() : args, systemProperties(), System.getenv(),
@@ -90,12 +110,6 @@ public final class Agent {
             try {
                 running = install(settings, inst, log);
                 runningLog = log;
-                // Return only once ASM is loaded and warm (HookWeaver.warmUp, on the agent's thread). Otherwise
-                // the JVM's first socket, opened right after premain, would rewrite its class while the agent's
-                // thread still defines ASM's classes; another agent's transformer that connects inside such a
-                // definition then waits for that socket class, which waits for ASM: a deadlock. Bounded, so that
-                // a thread stuck in someone else's transformer cannot stop the application's start.
-                log.awaitEarly(1000);
                 SocketHardener hardener = running;
                 if (live) {
                     AgentStatus.registerIfManaged(inst, hardener, log);
@@ -103,7 +117,6 @@ public final class Agent {
                 log.installed(new Runnable() {
                     @Override
                     public void run() {
-                        hardener.warmUp();
                         publishSettings(hardener);
                     }
                 });
@@ -168,6 +181,7 @@ public final class Agent {
         SocketHardener hardener = new SocketHardener(settings, jdkSocketRoute(jdk), log);
         Hooks hooks = new Hooks(hardener, log);
         BridgeInjector.inject(jdk, hooks, hooks);
+        JdkClassPatcher.loadClasses();
         // Register first, then retransform what is loaded already: a target may load in between.
         inst.addTransformer(new SocketTransformer(log), true);
         retransformLoaded(inst);

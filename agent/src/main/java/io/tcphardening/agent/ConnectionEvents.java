@@ -31,11 +31,7 @@ final class ConnectionEvents {
     private volatile int jfr = UNKNOWN;
     private volatile EnablingRecordings recordings;
 
-    /** Off the application's path: is JFR there, and load what {@link #wanted} needs. */
-    void prepare() {
-        jfr();
-    }
-
+    /** Whether JFR is there, found out once (the first hardened connection asks). */
     private int jfr() {
         int state = jfr;
         if (state == UNKNOWN) {

@@ -8,11 +8,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import org.tinylog.Level;
 import org.tinylog.core.LogEntry;
-import org.tinylog.runtime.PreciseTimestamp;
 import org.tinylog.writers.ConsoleWriter;
 import org.tinylog.writers.FileWriter;
 import org.tinylog.writers.Writer;
@@ -21,8 +18,8 @@ import org.tinylog.writers.Writer;
  * The agent's one place that logs. Callers on the application's threads only put a line into a bounded queue; the
  * agent's one daemon thread, {@code tcp-hardening}, formats and writes it through a writer of the agent's own,
  * relocated tinylog. So a slow disk never blocks a connect, and the agent's file I/O never passes through its own
- * socket hooks. Before it writes, the same thread runs the agent's warm-up (see {@link #start}); with logging off it
- * ends after that.
+ * socket hooks. Before it writes, the same thread runs the task given to {@link #installed}; with logging off it ends
+ * after that.
  *
  * <p>The writer is used directly, without tinylog's {@code Logger} facade: the facade's provider look-up and global
  * {@code Configuration} cost about 90 ms of start-up in every JVM, and that configuration would read an application's
@@ -61,38 +58,43 @@ final class HardeningLog {
     private final AtomicLong dropped = new AtomicLong();
     private final Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
     private volatile LogLevel level;
-    private final CountDownLatch installed = new CountDownLatch(1);
-    private final CountDownLatch earlyDone = new CountDownLatch(1);
     private volatile Settings settings;
-    private volatile Runnable warmUp;
+    private volatile Runnable afterInstall;
+    /**
+     * Ends the log thread's pause at JVM exit, so that the exit need not wait for it. Not an interrupt: other agents'
+     * transformers run on this thread whenever it loads a class, and an interrupt would close their NIO channels.
+     */
+    private final CountDownLatch closing = new CountDownLatch(1);
+    private final CountDownLatch installed = new CountDownLatch(1);
     private final Thread thread;
 
     /**
-     * Starts the agent's thread at once, at the top of premain. It runs {@code early} (work that needs nothing from
-     * premain: overlapping premain makes it free on a second core), waits for {@link #installed}, runs the warm-up
-     * given there, then writes the log until the JVM exits, or, with logging off, ends.
+     * The agent's thread. With logging on it starts as soon as the settings are known ({@link #configure}) and opens
+     * its writer while premain goes on: tinylog's first use is milliseconds of class loading, better spent on a second
+     * core than at the application's exit. Then it waits for {@link #installed}, runs the task given there, and writes
+     * the log until the JVM exits; with logging off it starts at {@link #installed}, runs the task and ends.
      */
-    HardeningLog(Runnable early) {
+    HardeningLog() {
         this.level = LogLevel.OFF;
         this.thread = new Thread(new Runnable() {
             @Override
             public void run() {
-                runQuietly(early);
-                earlyDone.countDown();
-                try {
-                    installed.await();
-                } catch (InterruptedException e) {
-                    return;
+                Writer writer = settings != null && settings.logLevel() != LogLevel.OFF ? openWriter() : null;
+                while (installed.getCount() > 0) {
+                    try {
+                        installed.await();
+                    } catch (InterruptedException e) {
+                        // not ours to act on: wait on
+                    }
                 }
-                runQuietly(warmUp);
-                if (settings != null && settings.logLevel() != LogLevel.OFF) {
-                    writeUntilClosed(settings);
+                runQuietly(afterInstall);
+                if (writer != null) {
+                    writeUntilClosed(writer);
                 }
             }
         }, THREAD_NAME);
         thread.setDaemon(true);
         thread.setContextClassLoader(HardeningLog.class.getClassLoader());
-        thread.start();
     }
 
     /** The settings are known: lines at their level are queued from now on. */
@@ -106,22 +108,26 @@ final class HardeningLog {
                     close();
                 }
             }, "tcp-hardening-flush"));
+            startThread();
         }
     }
 
-    /** The hooks are in place (or failed to be: {@code warmUp} null): the thread goes on. */
-    /** Waits, at most {@code millis}, until the work given to the constructor ({@code early}) is done. */
-    void awaitEarly(long millis) {
-        try {
-            earlyDone.await(millis, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /**
+     * The hooks are in place (or failed to be: {@code task} null): the thread runs {@code task}, then writes. Only the
+     * first call counts: a failure after a successful install still leaves the log written.
+     */
+    synchronized void installed(Runnable task) {
+        if (installed.getCount() > 0) {
+            this.afterInstall = task;
+            installed.countDown();
+            startThread();
         }
     }
 
-    void installed(Runnable warmUpTask) {
-        this.warmUp = warmUpTask;
-        installed.countDown();
+    private synchronized void startThread() {
+        if (thread.getState() == Thread.State.NEW) {
+            thread.start();
+        }
     }
 
     private void runQuietly(Runnable task) {
@@ -130,7 +136,7 @@ final class HardeningLog {
                 task.run();
             }
         } catch (Throwable t) {
-            warn("warm-up failed, the first connections pay for it: " + t);
+            warn("the agent's thread failed at start: " + t);
         }
     }
 
@@ -188,16 +194,19 @@ final class HardeningLog {
 
     // ---- the log thread
 
-    private void writeUntilClosed(Settings settings) {
-        Writer writer;
+    /** The writer, or null (and logging off) if it cannot be opened. */
+    private Writer openWriter() {
         try {
-            writer = openWriter(settings);
+            return openWriter(settings);
         } catch (Exception | LinkageError e) {
             System.err.println("tcp-hardening-agent: cannot write its log, logging nothing: " + e);
-            queue.clear();
             level = LogLevel.OFF;
-            return;
+            queue.clear();
+            return null;
         }
+    }
+
+    private void writeUntilClosed(Writer writer) {
         Map<String, Long> reported = new HashMap<>();
         long reportedDrops = 0;
         long nextSummary = System.nanoTime() + SUMMARY_NANOS;
@@ -233,9 +242,9 @@ final class HardeningLog {
         }
     }
 
-    private static void pause() {
+    private void pause() {
         try {
-            Thread.sleep(BATCH_MILLIS);
+            closing.await(BATCH_MILLIS, TimeUnit.MILLISECONDS);
         } catch (InterruptedException ignored) {
             // only a pause
         }
@@ -270,25 +279,40 @@ final class HardeningLog {
     private static void write(Writer writer, LogLevel level, String text) {
         String line = timestamp(System.currentTimeMillis()) + " tcp-hardening " + level.name() + ": " + text;
         try {
-            writer.write(new LogEntry(new PreciseTimestamp(), Thread.currentThread(), null, null, null, null, -1,
+            // No tinylog timestamp: the format is the message alone, and tinylog's clock would load java.time.
+            writer.write(new LogEntry(null, Thread.currentThread(), null, null, null, null, -1,
                     null, Level.valueOf(level.name()), line, null));
         } catch (Exception e) {
             System.err.println("tcp-hardening-agent: cannot write its log: " + e + "; the line was: " + line);
         }
     }
 
-    /** ISO 8601 in UTC, to the millisecond: unambiguous across a fleet, and cheap (no formatter, no time zone). */
+    /**
+     * ISO 8601 in UTC, to the millisecond: unambiguous across a fleet. Computed here (the proleptic Gregorian
+     * calendar from days since 1970) rather than with java.time, whose first use loads some 25 classes into every
+     * JVM's start.
+     */
     static String timestamp(long epochMillis) {
-        LocalDateTime t = LocalDateTime.ofEpochSecond(Math.floorDiv(epochMillis, 1000L),
-                (int) Math.floorMod(epochMillis, 1000L) * 1_000_000, ZoneOffset.UTC);
+        long days = Math.floorDiv(epochMillis, 86_400_000L);
+        long millisOfDay = Math.floorMod(epochMillis, 86_400_000L);
+        // days to year, month, day: eras of 400 years (146,097 days) that begin on 1 March, so leap days fall last
+        long shifted = days + 719_468;
+        long era = Math.floorDiv(shifted, 146_097L);
+        long dayOfEra = shifted - era * 146_097L;
+        long yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365;
+        long dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100);
+        long monthFromMarch = (5 * dayOfYear + 2) / 153;
+        int day = (int) (dayOfYear - (153 * monthFromMarch + 2) / 5 + 1);
+        int month = (int) (monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9);
+        long year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
         StringBuilder text = new StringBuilder(24);
-        text.append(t.getYear()).append('-');
-        pad(text, t.getMonthValue(), 2).append('-');
-        pad(text, t.getDayOfMonth(), 2).append('T');
-        pad(text, t.getHour(), 2).append(':');
-        pad(text, t.getMinute(), 2).append(':');
-        pad(text, t.getSecond(), 2).append('.');
-        return pad(text, t.getNano() / 1_000_000, 3).append('Z').toString();
+        text.append(year).append('-');
+        pad(text, month, 2).append('-');
+        pad(text, day, 2).append('T');
+        pad(text, (int) (millisOfDay / 3_600_000), 2).append(':');
+        pad(text, (int) (millisOfDay / 60_000 % 60), 2).append(':');
+        pad(text, (int) (millisOfDay / 1000 % 60), 2).append('.');
+        return pad(text, (int) (millisOfDay % 1000), 3).append('Z').toString();
     }
 
     private static StringBuilder pad(StringBuilder text, int value, int digits) {
@@ -336,8 +360,9 @@ final class HardeningLog {
     /** At JVM exit: write what is queued, then close the writer. */
     private void close() {
         try {
-            installed.countDown();
+            installed.countDown();  // a JVM that exits before the agent is installed: the thread writes what it has
             if (queue.offer(END, 100, TimeUnit.MILLISECONDS)) {
+                closing.countDown();
                 thread.join(TimeUnit.SECONDS.toMillis(2));
             }
         } catch (InterruptedException ignored) {

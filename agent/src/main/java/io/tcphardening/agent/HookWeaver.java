@@ -1,6 +1,5 @@
 package io.tcphardening.agent;
 
-import java.util.ArrayList;
 import java.util.List;
 import net.bytebuddy.jar.asm.ClassReader;
 import net.bytebuddy.jar.asm.ClassVisitor;
@@ -9,9 +8,10 @@ import net.bytebuddy.jar.asm.MethodVisitor;
 import net.bytebuddy.jar.asm.Opcodes;
 
 /**
- * Inserts the bridge calls into a class that {@link SocketTransformer} matched, with Byte Buddy's bundled ASM used
- * directly: Byte Buddy's {@code AgentBuilder} alone costs about half a second of start-up, paid by every JVM of a
- * fleet. A class of its own, so that ASM is loaded at the first class to rewrite, not at premain.
+ * Inserts the bridge calls into a Netty class that {@link SocketTransformer} matched (and into a JDK class that
+ * {@link JdkClassPatcher} declines), with Byte Buddy's bundled ASM used directly: Byte Buddy's {@code AgentBuilder}
+ * alone costs about half a second of start-up, paid by every JVM of a fleet. A class of its own, so that ASM is loaded
+ * at the first class it rewrites: in a JVM without Netty, never.
  *
  * <p>Inserted code only loads arguments and calls a static bridge method: no branches, no new locals, no new members,
  * so existing stack map frames stay valid and already loaded classes can be retransformed.
@@ -23,30 +23,12 @@ final class HookWeaver {
     }
 
     /**
-     * Loads and runs ASM once on the bytes of {@code NioSocketImpl} (rewritten, never defined), on the agent's thread
-     * while premain is still busy: it exercises every part of ASM that the rewrites of the JDK's socket classes use,
-     * so that those rewrites, when the classes load, load no class of the agent.
-     * That matters beyond time: a class loaded while a JDK socket class is being defined is seen by every other
-     * agent's transformer, and one that opens a socket there would find that socket class half loaded
-     * (ClassCircularityError, which the JVM then remembers for every later socket).
+     * The class with its hooks inserted; {@code found} receives each hook whose method was there. Null to leave the
+     * class as it is: none was there (a class named like one of Netty's that is not).
      */
-    static void warmUp() {
-        String target = "sun/nio/ch/NioSocketImpl";
-        try (java.io.InputStream in = Object.class.getResourceAsStream("/" + target + ".class")) {
-            if (in != null) {
-                rewrite(target, in.readAllBytes(), SocketTransformer.TARGETS.get(target), true, null);
-            }
-        } catch (java.io.IOException | RuntimeException ignored) {
-            // only a warm-up
-        }
-    }
-
-    /** The class with its hooks inserted; null to leave it as it is (a class named like Netty's that is not). */
-    static byte[] rewrite(String className, byte[] bytes, List<SocketTransformer.Hook> hooks, boolean jdk,
-                          HardeningLog log) {
+    static byte[] rewrite(byte[] bytes, List<SocketTransformer.Hook> hooks, List<SocketTransformer.Hook> found) {
         ClassReader reader = new ClassReader(bytes);
         ClassWriter writer = new ClassWriter(reader, 0);
-        List<SocketTransformer.Hook> missing = new ArrayList<>(hooks);
         reader.accept(new ClassVisitor(Opcodes.ASM9, writer) {
             @Override
             public MethodVisitor visitMethod(int access, String name, String descriptor, String signature,
@@ -57,7 +39,7 @@ final class HookWeaver {
                 }
                 for (SocketTransformer.Hook hook : hooks) {
                     if (hook.matches(name, descriptor)) {
-                        missing.remove(hook);
+                        found.add(hook);
                         return hook.replacesValue ? new OptionHook(visitor, hook)
                                 : hook.atEntry ? new EntryHook(visitor, hook) : new ExitHook(visitor, hook);
                     }
@@ -65,16 +47,7 @@ final class HookWeaver {
                 return visitor;
             }
         }, 0);
-        if (missing.size() == hooks.size() && !jdk) {
-            return null;  // named like Netty's class, but not Netty's: leave it as it is
-        }
-        if (!missing.isEmpty() && log != null) {
-            // A JDK or Netty whose internals moved: fail loudly rather than harden nothing in silence.
-            log.error(className.replace('/', '.') + " has no " + missing + (jdk ? " on this JDK ("
-                    + System.getProperty("java.runtime.version") + ")" : "") + "; connections through it may not be"
-                    + " hardened");
-        }
-        return writer.toByteArray();
+        return found.isEmpty() ? null : writer.toByteArray();
     }
 
     /**

@@ -137,22 +137,6 @@ final class JdkSocketAccess {
         return field(c, name).getInt(null);
     }
 
-    /**
-     * Reads each field once from {@code unopened}, an instance of the class that has no descriptor: on JDK 18+ core
-     * reflection reads fields through method handles, spun at the first read, which would otherwise be on the
-     * application's first connection. Nothing is written, and no socket is touched.
-     */
-    void warmUp(Object unopened) throws IllegalAccessException {
-        for (Field field : new Field[] {fd, lock, state, family, stream, server}) {
-            if (field != null) {
-                field.get(unopened);
-            }
-        }
-        kind(unopened);
-        isTcp(unopened);
-        state.getInt(unopened);
-    }
-
     // ---- use
 
     String kind(Object socket) throws IllegalAccessException {

@@ -14,8 +14,4 @@ interface JdkSocketRoute {
 
     /** What this route cannot do, for one line at start; null if it does everything. */
     String limitation();
-
-    /** Links what the route calls, on the agent's thread, so that the application's first connection does not. */
-    default void warmUp() {
-    }
 }

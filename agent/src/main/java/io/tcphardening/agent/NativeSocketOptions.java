@@ -45,28 +45,6 @@ final class NativeSocketOptions implements JdkSocketRoute {
         return null;
     }
 
-    /**
-     * Links the four call sites on the agent's thread: the first {@code invokeExact} of each spins its LambdaForm
-     * classes (milliseconds, cold), which would otherwise happen on the application's first connection. A new
-     * {@code FileDescriptor} is -1, so each call fails at once with EBADF (never a null descriptor: that crashes).
-     */
-    @Override
-    public void warmUp() {
-        FileDescriptor none = new FileDescriptor();
-        try {
-            set(none, TcpOption.ALL[0], 0);
-        } catch (IOException | RuntimeException expected) {
-            // EBADF
-        }
-        try {
-            get(none, TcpOption.ALL[0]);
-        } catch (IOException | RuntimeException expected) {
-            // EBADF
-        }
-        local(none);
-        remote(none);
-    }
-
     void set(FileDescriptor fd, TcpOption option, int value) throws IOException {
         try {
             setIntOption.invokeExact(fd, false, option.level, option.number, value, false);

@@ -49,41 +49,6 @@ final class SocketHardener {
         this.log = log;
     }
 
-    /**
-     * Off the application's start path, on the agent's own thread: loads the JDK classes behind java.net.Socket and
-     * SocketChannel, so that their rewrite (ASM, cold: tens of milliseconds) happens here, and resolves how to reach
-     * their descriptors; between the two, links the native option calls (see {@link NativeSocketOptions#warmUp}), in
-     * the order a small application needs them. An application that opens its first connection meanwhile simply
-     * waits for the class.
-     */
-    void warmUp() {
-        Class<?> socketImpl = prepare("sun.nio.ch.NioSocketImpl");
-        JdkSocketAccess socketAccess = socketImpl == null ? null : jdk.get(socketImpl);
-        if (socketAccess != null) {
-            try {
-                // an implementation object without a descriptor: its constructor only records client or server
-                socketAccess.warmUp(socketImpl.getConstructor(boolean.class).newInstance(false));
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                log.debug("cannot prepare the field reads of " + socketImpl.getName() + ": " + e);
-            }
-        }
-        route.warmUp();
-        prepare("sun.nio.ch.SocketChannelImpl");
-        events.prepare();
-    }
-
-    /** Loads (and so rewrites) a JDK socket class and resolves its access; null if this JDK has no such class. */
-    private Class<?> prepare(String name) {
-        try {
-            Class<?> type = Class.forName(name, false, null);
-            jdk.get(type);
-            return type;
-        } catch (ClassNotFoundException | LinkageError e) {
-            log.debug("nothing to prepare for " + name + ": " + e);
-            return null;
-        }
-    }
-
     private NettyChannels netty() {
         NettyChannels current = netty;
         if (current == null) {

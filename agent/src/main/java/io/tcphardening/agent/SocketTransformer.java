@@ -171,10 +171,38 @@ final class SocketTransformer implements ClassFileTransformer {
             return null;
         }
         try {
-            return HookWeaver.rewrite(className, bytes, hooks, loader == null, log);
+            List<Hook> found = new ArrayList<>();
+            byte[] hooked = loader == null ? jdkClass(className, bytes, hooks, found)
+                    : HookWeaver.rewrite(bytes, hooks, found);
+            if (hooked != null || loader == null) {
+                reportMissing(className, hooks, found, loader == null);
+            }
+            return hooked;
         } catch (Throwable t) {
             log.error("cannot hook " + className.replace('/', '.') + ", its connections will not be hardened: " + t);
             return null;
+        }
+    }
+
+    /** The JDK's classes load on every JVM's start path: patched directly, ASM only if the patcher declines. */
+    private byte[] jdkClass(String className, byte[] bytes, List<Hook> hooks, List<Hook> found) {
+        try {
+            return JdkClassPatcher.patch(bytes, hooks, found);
+        } catch (JdkClassPatcher.Unsupported e) {
+            log.debug(className.replace('/', '.') + " hooked with ASM: " + e.getMessage());
+            found.clear();
+            return HookWeaver.rewrite(bytes, hooks, found);
+        }
+    }
+
+    /** A JDK or Netty whose internals moved: fail loudly rather than harden nothing in silence. */
+    private void reportMissing(String className, List<Hook> hooks, List<Hook> found, boolean jdk) {
+        List<Hook> missing = new ArrayList<>(hooks);
+        missing.removeAll(found);
+        if (!missing.isEmpty()) {
+            log.error(className.replace('/', '.') + " has no " + missing + (jdk ? " on this JDK ("
+                    + System.getProperty("java.runtime.version") + ")" : "") + "; connections through it may not be"
+                    + " hardened");
         }
     }
 

@@ -1,8 +1,6 @@
 package io.tcphardening.boot;
 
 import java.lang.instrument.Instrumentation;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -16,8 +14,6 @@ import java.nio.file.Paths;
  * and never let an exception escape: an exception out of {@code premain} aborts the application's start.
  */
 public final class AgentEntry {
-
-    private static final String AGENT = "io.tcphardening.agent.Agent";
 
     private AgentEntry() {
         // no instances
@@ -34,10 +30,7 @@ public final class AgentEntry {
     public static void main(String[] args) {
         int status;
         try {
-            status = (Integer) agentMethod("main", String[].class).invoke(null, (Object) args);
-        } catch (InvocationTargetException e) {
-            System.err.println("tcp-hardening-agent: " + e.getCause());
-            status = 1;
+            status = (Integer) AgentClassLoader.get(jarPath()).agent().apply("main", new Object[] {args});
         } catch (Throwable t) {
             System.err.println("tcp-hardening-agent: " + t);
             status = 1;
@@ -47,17 +40,11 @@ public final class AgentEntry {
 
     private static void start(String args, Instrumentation inst, boolean live) {
         try {
-            agentMethod("start", String.class, Instrumentation.class, boolean.class, Path.class)
-                    .invoke(null, args, inst, live, jarPath());
-        } catch (InvocationTargetException e) {
-            notStarted(e.getCause());
+            Path jar = jarPath();
+            AgentClassLoader.get(jar).agent().apply("start", new Object[] {args, inst, live, jar});
         } catch (Throwable t) {
             notStarted(t);
         }
-    }
-
-    private static Method agentMethod(String name, Class<?>... parameters) throws Exception {
-        return Class.forName(AGENT, true, AgentClassLoader.get(jarPath())).getMethod(name, parameters);
     }
 
     private static Path jarPath() throws URISyntaxException {

@@ -151,9 +151,10 @@ class NettyIT {
     }
 
     @TestFactory
-    List<DynamicTest> aPlainJdkApplicationNeverLoadsNetty() {
+    List<DynamicTest> aPlainJdkApplicationLoadsNeitherNettyNorAsm() {
         return PerJdk.tests(jdk -> {
-            // Netty is even on the class path; the application does not use it, so nothing of it may load.
+            // Netty is even on the class path; the application does not use it, so nothing of it may load. Nor ASM:
+            // the JDK's socket classes are hooked by JdkClassPatcher, ASM is for Netty's.
             ForkedJvm.Result result = ForkedJvm.on(jdk)
                     .classpath(AgentJar.testClasses(), Fixtures.classpath("netty"))
                     .mainClass(HelloApp.class.getName()).jvmArg("-Xlog:class+load=info")
@@ -163,6 +164,8 @@ class NettyIT {
             List<String> netty = result.stdout.lines().filter(l -> l.toLowerCase().contains("netty"))
                     .collect(Collectors.toList());
             assertEquals(List.of(), netty, "classes loaded that name Netty");
+            List<String> asm = result.stdout.lines().filter(l -> l.contains(".asm.")).collect(Collectors.toList());
+            assertEquals(List.of(), asm, "ASM classes loaded");
             assertTrue(result.stdout.contains("io.tcphardening.agent.SocketHardener"), "the agent ran");
         });
     }
