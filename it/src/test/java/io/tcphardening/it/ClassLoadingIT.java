@@ -105,8 +105,8 @@ class ClassLoadingIT {
 
     /**
      * The same agent listed after ours, and the JVM's first socket is the application's, opened at once: it needs
-     * the JDK's socket class rewritten while our agent's thread may still be loading ASM, under that transformer.
-     * (Before the agent's premain waited for that warm-up, this deadlocked in about one run in ten.)
+     * the JDK's socket class rewritten under that transformer. (When the agent rewrote it with ASM loaded on its own
+     * thread, this deadlocked in about one run in ten; the patcher's classes are now loaded in premain.)
      */
     @TestFactory
     List<DynamicTest> anotherAgentWhoseTransformerConnectsWhileOurClassesAreDefinedListedAfterOursFirstSocketAtOnce() {
@@ -123,7 +123,7 @@ class ClassLoadingIT {
 
     /**
      * The same agent listed after ours; the JVM's first socket is the application's, opened once our agent is
-     * ready (its start-up line is written after its warm-up). The hooks' first use then loads classes of our agent
+     * ready (its start-up line is written once it is installed). The hooks' first use then loads classes of our agent
      * under that transformer, which connects inside their definition: our hooks run again, nested, and need the
      * very class being defined.
      */
