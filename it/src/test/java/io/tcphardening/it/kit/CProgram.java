@@ -3,9 +3,11 @@ package io.tcphardening.it.kit;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -56,6 +58,20 @@ public final class CProgram {
         return compiled(name, "lib" + name + ".so", "-shared", "-fPIC", "-ldl");
     }
 
+    /** The source's time, or that of a header beside it (process_sockets.h) if one changed later. */
+    private static FileTime newestSource(Path source) throws IOException {
+        FileTime newest = Files.getLastModifiedTime(source);
+        try (DirectoryStream<Path> headers = Files.newDirectoryStream(source.getParent(), "*.h")) {
+            for (Path header : headers) {
+                FileTime time = Files.getLastModifiedTime(header);
+                if (time.compareTo(newest) > 0) {
+                    newest = time;
+                }
+            }
+        }
+        return newest;
+    }
+
     private static synchronized Path compiled(String name, String fileName, String... options) {
         Path binary = BINARIES.get(fileName);
         if (binary != null) {
@@ -64,7 +80,7 @@ public final class CProgram {
         Path source = Paths.get(System.getProperty("it.sources", "src/test"), "c", name + ".c");
         Path target = Paths.get(System.getProperty("it.build", "target"), fileName).toAbsolutePath();
         try {
-            if (!Files.exists(target) || Files.getLastModifiedTime(source).compareTo(Files.getLastModifiedTime(target)) > 0) {
+            if (!Files.exists(target) || newestSource(source).compareTo(Files.getLastModifiedTime(target)) > 0) {
                 List<String> command = new ArrayList<>(List.of("cc", "-O2", "-Wall", "-o", target.toString(),
                         source.toString()));
                 command.addAll(List.of(options));
