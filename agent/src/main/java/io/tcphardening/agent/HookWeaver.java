@@ -72,7 +72,7 @@ final class HookWeaver {
                     super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
                 }
                 super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
-                        "(Ljava/lang/Object;)V", false);
+                        hook.bridgeDescriptor(), false);
             }
             super.visitInsn(opcode);
         }
@@ -97,7 +97,7 @@ final class HookWeaver {
             super.visitCode();
             super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
             super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
-                    "(Ljava/lang/Object;)V", false);
+                    hook.bridgeDescriptor(), false);
         }
 
         @Override
@@ -123,18 +123,17 @@ final class HookWeaver {
                 super.visitVarInsn(Opcodes.ALOAD, 0);
                 super.visitLdcInsn(hook.optionName);
                 super.visitVarInsn(Opcodes.ILOAD, 1);
-                super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, "intOption",
-                        "(Ljava/lang/Object;Ljava/lang/String;I)I", false);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
+                        hook.bridgeDescriptor(), false);
                 super.visitVarInsn(Opcodes.ISTORE, 1);
                 return;
             }
-            boolean legacy = hook.bridgeMethod.equals("legacyOption");
+            boolean legacy = hook.legacyOption();
             super.visitVarInsn(Opcodes.ALOAD, 0);
             super.visitVarInsn(legacy ? Opcodes.ILOAD : Opcodes.ALOAD, 1);
             super.visitVarInsn(Opcodes.ALOAD, 2);
             super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
-                    legacy ? "(Ljava/lang/Object;ILjava/lang/Object;)Ljava/lang/Object;"
-                            : "(Ljava/lang/Object;Ljava/lang/Object;Ljava/lang/Object;)Ljava/lang/Object;", false);
+                    hook.bridgeDescriptor(), false);
             super.visitVarInsn(Opcodes.ASTORE, 2);
         }
 

@@ -63,9 +63,7 @@ final class JdkApiSocketOptions implements JdkSocketRoute {
     }
 
     private static Method accessible(String name, Class<?>... parameters) throws NoSuchMethodException {
-        Method method = SocketImpl.class.getDeclaredMethod(name, parameters);
-        method.setAccessible(true);
-        return method;
+        return JdkInternals.method(SocketImpl.class, name, parameters);
     }
 
     @Override

@@ -407,20 +407,15 @@ final class JdkClassPatcher {
     /** The inserted instructions, padded with {@code nop} to a multiple of 4 bytes. */
     private byte[] callOf(SocketTransformer.Hook hook) {
         ByteArrayOutputStream call = new ByteArrayOutputStream(8);
-        String descriptor;
         if (hook.replacesValue) {
-            boolean legacy = hook.bridgeMethod.equals("legacyOption");
             call.write(ALOAD_0);
-            call.write(legacy ? ILOAD_1 : ALOAD_0 + 1);
+            call.write(hook.legacyOption() ? ILOAD_1 : ALOAD_0 + 1);
             call.write(ALOAD_0 + 2);
-            descriptor = legacy ? "(Ljava/lang/Object;ILjava/lang/Object;)Ljava/lang/Object;"
-                    : "(Ljava/lang/Object;Ljava/lang/Object;Ljava/lang/Object;)Ljava/lang/Object;";
         } else {
             call.write(hook.socketLocal == SocketTransformer.Hook.RETURNED ? DUP : ALOAD_0 + hook.socketLocal);
-            descriptor = "(Ljava/lang/Object;)V";
         }
         call.write(INVOKESTATIC);
-        writeU2(call, bridgeMethod(hook.bridgeMethod, descriptor));
+        writeU2(call, bridgeMethod(hook.bridgeMethod, hook.bridgeDescriptor()));
         if (hook.replacesValue) {
             call.write(ASTORE_2);
         }

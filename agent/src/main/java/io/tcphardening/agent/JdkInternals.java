@@ -2,6 +2,7 @@ package io.tcphardening.agent;
 
 import java.lang.instrument.Instrumentation;
 import java.lang.invoke.MethodHandles;
+import java.lang.reflect.Method;
 import java.net.Socket;
 import java.util.Map;
 import java.util.Set;
@@ -40,5 +41,12 @@ final class JdkInternals {
 
     Class<?> jdkClass(String name) throws ClassNotFoundException {
         return Class.forName(name, false, null);
+    }
+
+    /** A method of a JDK class whose package was opened above, for core reflection. */
+    static Method method(Class<?> type, String name, Class<?>... parameters) throws NoSuchMethodException {
+        Method method = type.getDeclaredMethod(name, parameters);
+        method.setAccessible(true);
+        return method;
     }
 }

@@ -164,20 +164,12 @@ final class NativeSocketOptions implements JdkSocketRoute {
         private final Method remoteAddress;
 
         ThroughReflection(Class<?> net) throws ReflectiveOperationException {
-            setIntOption = accessible(net, "setIntOption0", FileDescriptor.class, boolean.class, int.class,
+            setIntOption = JdkInternals.method(net, "setIntOption0", FileDescriptor.class, boolean.class, int.class,
                     int.class, int.class, boolean.class);
-            getIntOption = accessible(net, "getIntOption0", FileDescriptor.class, boolean.class, int.class,
+            getIntOption = JdkInternals.method(net, "getIntOption0", FileDescriptor.class, boolean.class, int.class,
                     int.class);
-            localAddress = accessible(net, "localAddress", FileDescriptor.class);
-            remoteAddress = accessible(net, "remoteAddress", FileDescriptor.class);
-        }
-
-        /** sun.nio.ch is open to the agent's module (JdkInternals). */
-        private static Method accessible(Class<?> net, String name, Class<?>... parameters)
-                throws NoSuchMethodException {
-            Method method = net.getDeclaredMethod(name, parameters);
-            method.setAccessible(true);
-            return method;
+            localAddress = JdkInternals.method(net, "localAddress", FileDescriptor.class);
+            remoteAddress = JdkInternals.method(net, "remoteAddress", FileDescriptor.class);
         }
 
         @Override

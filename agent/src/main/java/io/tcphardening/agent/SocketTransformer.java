@@ -119,6 +119,23 @@ final class SocketTransformer implements ClassFileTransformer {
                     replacesValue, optionName);
         }
 
+        /** An option setter's hook whose option is the legacy integer id ({@code setOption(int, Object)}). */
+        boolean legacyOption() {
+            return bridgeMethod.equals("legacyOption");
+        }
+
+        /** The descriptor of the bridge method the inserted code calls: the one place both weavers take it from. */
+        String bridgeDescriptor() {
+            if (optionName != null) {
+                return "(Ljava/lang/Object;Ljava/lang/String;I)I";
+            }
+            if (replacesValue) {
+                return legacyOption() ? "(Ljava/lang/Object;ILjava/lang/Object;)Ljava/lang/Object;"
+                        : "(Ljava/lang/Object;Ljava/lang/Object;Ljava/lang/Object;)Ljava/lang/Object;";
+            }
+            return "(Ljava/lang/Object;)V";
+        }
+
         boolean matches(String name, String methodDescriptor) {
             return method.equals(name)
                     && (optionName != null ? methodDescriptor.startsWith(descriptor) : descriptor.equals(methodDescriptor));
