@@ -396,33 +396,30 @@ public final class BenchMain {
 
     /** The two start-up programs, and nothing else of this module, in one jar. */
     private Path appsJar() throws IOException {
-        Path jar = work.resolve("startup-apps.jar");
+        return jarOf("startup-apps.jar", null, OneConnection.class, LargeApp.class);
+    }
+
+    private Path floorAgent() throws IOException {
+        return jarOf("noop-agent.jar", NoopAgent.class, NoopAgent.class);
+    }
+
+    /** A jar in the work directory holding {@code classes}, with {@code premain} as its Premain-Class if not null. */
+    private Path jarOf(String name, Class<?> premain, Class<?>... classes) throws IOException {
+        Path jar = work.resolve(name);
         Manifest manifest = new Manifest();
         manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        if (premain != null) {
+            manifest.getMainAttributes().putValue("Premain-Class", premain.getName());
+        }
         try (OutputStream out = Files.newOutputStream(jar); JarOutputStream jarOut = new JarOutputStream(out, manifest)) {
-            for (Class<?> app : List.of(OneConnection.class, LargeApp.class)) {
-                String entry = app.getName().replace('.', '/') + ".class";
-                try (var in = app.getClassLoader().getResourceAsStream(entry)) {
+            for (Class<?> c : classes) {
+                String entry = c.getName().replace('.', '/') + ".class";
+                try (var in = c.getClassLoader().getResourceAsStream(entry)) {
                     jarOut.putNextEntry(new JarEntry(entry));
                     in.transferTo(jarOut);
                     jarOut.closeEntry();
                 }
             }
-        }
-        return jar;
-    }
-
-    private Path floorAgent() throws IOException {
-        Path jar = work.resolve("noop-agent.jar");
-        Manifest manifest = new Manifest();
-        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        manifest.getMainAttributes().putValue("Premain-Class", NoopAgent.class.getName());
-        String entry = NoopAgent.class.getName().replace('.', '/') + ".class";
-        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream jarOut = new JarOutputStream(out, manifest);
-             var in = NoopAgent.class.getClassLoader().getResourceAsStream(entry)) {
-            jarOut.putNextEntry(new JarEntry(entry));
-            in.transferTo(jarOut);
-            jarOut.closeEntry();
         }
         return jar;
     }
