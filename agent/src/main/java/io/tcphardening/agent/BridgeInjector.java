@@ -2,7 +2,7 @@ package io.tcphardening.agent;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.reflect.Field;
+import java.lang.invoke.MethodHandles;
 import java.util.function.BiFunction;
 import java.util.function.ObjIntConsumer;
 
@@ -29,13 +29,11 @@ final class BridgeInjector {
         } catch (ClassNotFoundException notYet) {
             bridge = jdk.javaNet().defineClass(classFile());
         }
-        // java.net is open to the agent's module (JdkInternals): plain reflection, no method handles to spin.
-        Field optionsField = bridge.getDeclaredField("options");
-        optionsField.setAccessible(true);
-        optionsField.set(null, options);
-        Field eventsField = bridge.getDeclaredField("events");
-        eventsField.setAccessible(true);
-        eventsField.set(null, events);
+        // java.net is open to the agent's module (JdkInternals). VarHandles set with erased types spin nothing,
+        // unlike Field.set on JDK 18+ (see JdkSocketAccess).
+        MethodHandles.Lookup inBridge = MethodHandles.privateLookupIn(bridge, MethodHandles.lookup());
+        inBridge.findStaticVarHandle(bridge, "options", BiFunction.class).setVolatile((Object) options);
+        inBridge.findStaticVarHandle(bridge, "events", ObjIntConsumer.class).setVolatile((Object) events);
     }
 
     /** Compiled into {@code java.net} at build time, and stored where no class loader would define it. */

@@ -1,7 +1,8 @@
 package io.tcphardening.agent;
 
 import java.io.FileDescriptor;
-import java.lang.reflect.Field;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.ProtocolFamily;
 import java.nio.channels.Channel;
 import java.util.concurrent.locks.Lock;
@@ -13,8 +14,10 @@ import java.util.concurrent.locks.ReadWriteLock;
  * descriptor cannot be closed, and its number cannot be reused by another file, while the agent writes to it.
  *
  * <p>One instance per JDK implementation class, resolved on first use of that class (never for classes the application
- * does not use) and kept in a {@link ClassValue}. Fields are read with core reflection: unlike adapted method handles
- * it spins no classes at first use, which is start-up time in every JVM.
+ * does not use) and kept in a {@link ClassValue}. Fields are read through {@link VarHandle}s, called with erased types
+ * ({@code Object} in, {@code int}, {@code boolean} or {@code Object} out): that links straight to the JDK's
+ * precompiled guards, so nothing is spun at first use on any JDK. Core reflection would cost about 6 ms of every
+ * JVM's start on JDK 18+, where each field's accessor is a method handle adapted and spun at first use.
  */
 final class JdkSocketAccess {
 
@@ -25,21 +28,21 @@ final class JdkSocketAccess {
 
     private final String kind;
     private final String serverKind;
-    private final Field fd;
-    private final Field lock;
+    private final VarHandle fd;
+    private final VarHandle lock;
     /** The state field; for the asynchronous channels only their connection state. */
-    private final Field state;
+    private final VarHandle state;
     /** The asynchronous channels: open is what {@code isOpen()} says, under the read half of their close lock. */
     private final boolean closedThroughIsOpen;
     private final int firstOpenState;
     private final int closingState;
     private final int connectedState;
     /** The channel's protocol family (JDK 16+: TCP or Unix domain); null where it is always TCP. */
-    private final Field family;
+    private final VarHandle family;
     /** JDK 17's {@code NioSocketImpl.stream}: false for the old datagram socket implementation; null if absent. */
-    private final Field stream;
+    private final VarHandle stream;
     /** {@code NioSocketImpl.server}: whether the implementation serves a ServerSocket; null for other classes. */
-    private final Field server;
+    private final VarHandle server;
 
     private JdkSocketAccess(Builder b) {
         this.kind = b.kind;
@@ -119,13 +122,12 @@ final class JdkSocketAccess {
         return new JdkSocketAccess(b);
     }
 
-    private static Field field(Class<?> c, String name) throws NoSuchFieldException {
-        Field field = c.getDeclaredField(name);
-        field.setAccessible(true);  // the package is opened to the agent's module only (JdkInternals)
-        return field;
+    /** The package is opened to the agent's module only (JdkInternals); the field's type is whatever this JDK has. */
+    private static VarHandle field(Class<?> c, String name) throws ReflectiveOperationException {
+        return MethodHandles.privateLookupIn(c, MethodHandles.lookup()).unreflectVarHandle(c.getDeclaredField(name));
     }
 
-    private static Field optionalField(Class<?> c, String name) {
+    private static VarHandle optionalField(Class<?> c, String name) throws ReflectiveOperationException {
         try {
             return field(c, name);
         } catch (NoSuchFieldException e) {
@@ -134,26 +136,26 @@ final class JdkSocketAccess {
     }
 
     private static int constant(Class<?> c, String name) throws ReflectiveOperationException {
-        return field(c, name).getInt(null);
+        return (int) field(c, name).get();
     }
 
     // ---- use
 
-    String kind(Object socket) throws IllegalAccessException {
-        return server != null && server.getBoolean(socket) ? serverKind : kind;
+    String kind(Object socket) {
+        return server != null && (boolean) server.get(socket) ? serverKind : kind;
     }
 
-    boolean isTcp(Object socket) throws IllegalAccessException {
-        if (stream != null && !stream.getBoolean(socket)) {
+    boolean isTcp(Object socket) {
+        if (stream != null && !(boolean) stream.get(socket)) {
             return false;
         }
-        Object protocolFamily = family == null ? null : family.get(socket);
+        Object protocolFamily = family == null ? null : (Object) family.get(socket);
         return !(protocolFamily instanceof ProtocolFamily) || !((ProtocolFamily) protocolFamily).name().equals("UNIX");
     }
 
     /** For a socket that connects: whether it has. Only meaningful inside {@link #locked}. */
-    boolean isConnected(Object socket) throws IllegalAccessException {
-        return connectedState >= 0 && state.getInt(socket) == connectedState;
+    boolean isConnected(Object socket) {
+        return connectedState >= 0 && (int) state.get(socket) == connectedState;
     }
 
     /**
@@ -161,7 +163,7 @@ final class JdkSocketAccess {
      * if the socket is open and has a descriptor; returns null otherwise.
      */
     <T> T locked(Object socket, Locked<T> action) throws Exception {
-        Object monitor = lock.get(socket);
+        Object monitor = (Object) lock.get(socket);
         if (monitor instanceof ReadWriteLock) {
             return locked(socket, ((ReadWriteLock) monitor).readLock(), action);
         }
@@ -187,10 +189,10 @@ final class JdkSocketAccess {
         if (closedThroughIsOpen) {
             open = ((Channel) socket).isOpen();
         } else {
-            int current = state.getInt(socket);
+            int current = (int) state.get(socket);
             open = current >= firstOpenState && current < closingState;
         }
-        FileDescriptor descriptor = open ? (FileDescriptor) fd.get(socket) : null;
+        FileDescriptor descriptor = open ? (FileDescriptor) (Object) fd.get(socket) : null;
         return descriptor == null ? null : action.run(descriptor);
     }
 
@@ -198,16 +200,16 @@ final class JdkSocketAccess {
     private static final class Builder {
         final String kind;
         String serverKind;
-        Field fd;
-        Field lock;
-        Field state;
+        VarHandle fd;
+        VarHandle lock;
+        VarHandle state;
         boolean closedThroughIsOpen;
         int firstOpenState;
         int closingState = Integer.MAX_VALUE;
         int connectedState = -1;
-        Field family;
-        Field stream;
-        Field server;
+        VarHandle family;
+        VarHandle stream;
+        VarHandle server;
 
         Builder(String kind) {
             this.kind = kind;
