@@ -1,6 +1,7 @@
 package io.tcphardening.agent;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.reflect.InvocationTargetException;
 
 /**
@@ -35,7 +36,13 @@ interface RemoteSockets extends AutoCloseable {
 
     /** Whether this build of the agent has the implementation; looked up as a resource, it loads nothing. */
     static boolean isBuilt() {
-        return RemoteSockets.class.getClassLoader().getResource(IMPLEMENTATION.replace('.', '/') + ".class") != null;
+        // a stream, not getResource: the agent's loader serves its class files as streams only
+        try (InputStream in = RemoteSockets.class.getClassLoader().getResourceAsStream(
+                IMPLEMENTATION.replace('.', '/') + ".class")) {
+            return in != null;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     static RemoteSockets open(long pid) throws IOException {

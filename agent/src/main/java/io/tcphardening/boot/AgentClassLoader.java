@@ -1,5 +1,7 @@
 package io.tcphardening.boot;
 
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -17,10 +19,19 @@ import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 
 /**
- * Loads the agent and its relocated Byte Buddy and tinylog from {@code io/tcphardening/classes/} inside the agent jar,
- * where class files are stored as {@code .classdata}. The application's class loader, which has the jar on its class
- * path, therefore cannot load any of them, and the agent cannot see the application's classes: isolation both ways.
- * The parent is the platform loader, so the agent sees the JDK's modules and nothing else.
+ * Loads the agent and its relocated Byte Buddy and tinylog from {@code io/tcphardening/classes.pack} inside the agent
+ * jar, one stored entry that no other class loader reads as classes. The application's class loader, which has the
+ * jar on its class path, therefore cannot load any of them, and the agent cannot see the application's classes:
+ * isolation both ways. The parent is the platform loader, so the agent sees the JDK's modules and nothing else. Other
+ * resources are plain entries under {@code io/tcphardening/classes/}.
+ *
+ * <p>Why one pack rather than an entry per class: the JVM opens an agent jar on every start, and each of ~500 entries
+ * cost its central-directory walk; each class read from its own entry was a look-up and an inflation. The pack's
+ * layout, written by the build's {@code AgentJarPacker}: {@code int count}, then {@code count} records of three ints
+ * (name offset, class offset, class length; sorted by name), then each name as a {@code u2} length and its ASCII
+ * binary name, then the class files. Offsets count from the start of the pack. Only the index stays in memory; each
+ * class is one positioned read of the stored entry. Class files are served as streams
+ * ({@link #getResourceAsStream}), not as URLs.
  *
  * <p>It is also the door between the two sides, typed with JDK interfaces alone: {@code Agent}'s static initializer
  * hands it the agent's entry point ({@link #accept}), which {@link AgentEntry} then calls. No reflection: the first
@@ -28,8 +39,10 @@ import java.util.jar.JarFile;
  */
 final class AgentClassLoader extends ClassLoader implements Consumer<BiFunction<String, Object[], Object>> {
 
-    static final String PREFIX = "io/tcphardening/classes/";
+    static final String RESOURCES = "io/tcphardening/classes/";
+    static final String PACK = "io/tcphardening/classes.pack";
     private static final String AGENT = "io.tcphardening.agent.Agent";
+    private static final int RECORD = 12;
 
     private static AgentClassLoader instance;
 
@@ -38,6 +51,9 @@ final class AgentClassLoader extends ClassLoader implements Consumer<BiFunction<
     }
 
     private final JarFile jar;
+    private final JarEntry pack;
+    /** The pack's count, records and names: everything before the first class file. */
+    private final byte[] index;
     private final URL jarUrl;
     private final ProtectionDomain domain;
     private volatile BiFunction<String, Object[], Object> agent;
@@ -45,6 +61,21 @@ final class AgentClassLoader extends ClassLoader implements Consumer<BiFunction<
     private AgentClassLoader(Path jarPath) throws IOException {
         super("tcp-hardening-agent", ClassLoader.getPlatformClassLoader());
         this.jar = new JarFile(jarPath.toFile(), false);
+        this.pack = jar.getJarEntry(PACK);
+        if (pack == null) {
+            throw new IOException(jarPath + " has no " + PACK);
+        }
+        try (DataInputStream in = new DataInputStream(jar.getInputStream(pack))) {
+            int count = in.readInt();
+            byte[] records = new byte[4 + count * RECORD];
+            in.readFully(records, 4, records.length - 4);
+            // the first class file starts where the index ends
+            int indexLength = count == 0 ? records.length : readInt(records, 4 + 4);
+            this.index = new byte[indexLength];
+            System.arraycopy(records, 0, index, 0, records.length);
+            in.readFully(index, records.length, indexLength - records.length);
+            writeInt(index, 0, count);
+        }
         this.jarUrl = jarPath.toUri().toURL();
         this.domain = new ProtectionDomain(new CodeSource(jarUrl, (Certificate[]) null), null, this, null);
     }
@@ -75,15 +106,14 @@ final class AgentClassLoader extends ClassLoader implements Consumer<BiFunction<
 
     @Override
     protected Class<?> findClass(String name) throws ClassNotFoundException {
-        JarEntry entry = jar.getJarEntry(PREFIX + name.replace('.', '/') + ".classdata");
-        if (entry == null) {
-            throw new ClassNotFoundException(name);
-        }
         byte[] bytes;
-        try (InputStream in = jar.getInputStream(entry)) {
-            bytes = in.readAllBytes();
+        try {
+            bytes = classFile(name);
         } catch (IOException e) {
             throw new ClassNotFoundException(name, e);
+        }
+        if (bytes == null) {
+            throw new ClassNotFoundException(name);
         }
         try {
             return defineClass(name, bytes, 0, bytes.length, domain);
@@ -99,31 +129,104 @@ final class AgentClassLoader extends ClassLoader implements Consumer<BiFunction<
         }
     }
 
+    /** The class file of the binary name {@code name} from the pack, or null if the pack has none. */
+    private byte[] classFile(String name) throws IOException {
+        int record = find(name);
+        if (record < 0) {
+            return null;
+        }
+        int offset = readInt(index, record + 4);
+        byte[] bytes = new byte[readInt(index, record + 8)];
+        try (InputStream in = jar.getInputStream(pack)) {
+            long skipped = 0;
+            while (skipped < offset) {
+                long step = in.skip(offset - skipped);
+                if (step <= 0) {
+                    throw new IOException(PACK + " ends before " + name);
+                }
+                skipped += step;
+            }
+            new DataInputStream(in).readFully(bytes);
+        }
+        return bytes;
+    }
+
+    /** Binary search of the sorted names; returns the record's position in the index, or -1. */
+    private int find(String name) {
+        int low = 0;
+        int high = readInt(index, 0) - 1;
+        while (low <= high) {
+            int middle = (low + high) >>> 1;
+            int record = 4 + middle * RECORD;
+            int order = compare(name, readInt(index, record));
+            if (order == 0) {
+                return record;
+            }
+            if (order < 0) {
+                high = middle - 1;
+            } else {
+                low = middle + 1;
+            }
+        }
+        return -1;
+    }
+
+    /** {@code name} against the ASCII name at {@code at} (a {@code u2} length, then the bytes), as the packer sorts. */
+    private int compare(String name, int at) {
+        int length = ((index[at] & 0xff) << 8) | (index[at + 1] & 0xff);
+        int common = Math.min(length, name.length());
+        for (int i = 0; i < common; i++) {
+            int difference = name.charAt(i) - (index[at + 2 + i] & 0xff);
+            if (difference != 0) {
+                return difference;
+            }
+        }
+        return name.length() - length;
+    }
+
+    private static int readInt(byte[] bytes, int at) {
+        return ((bytes[at] & 0xff) << 24) | ((bytes[at + 1] & 0xff) << 16) | ((bytes[at + 2] & 0xff) << 8)
+                | (bytes[at + 3] & 0xff);
+    }
+
+    private static void writeInt(byte[] bytes, int at, int value) {
+        bytes[at] = (byte) (value >>> 24);
+        bytes[at + 1] = (byte) (value >>> 16);
+        bytes[at + 2] = (byte) (value >>> 8);
+        bytes[at + 3] = (byte) value;
+    }
+
     @Override
     protected URL findResource(String name) {
-        String entryName = PREFIX + (name.endsWith(".class") ? name + "data" : name);
-        if (jar.getJarEntry(entryName) == null) {
+        if (jar.getJarEntry(RESOURCES + name) == null) {
             return null;
         }
         try {
-            return new URL("jar:" + jarUrl + "!/" + entryName);
+            return new URL("jar:" + jarUrl + "!/" + RESOURCES + name);
         } catch (MalformedURLException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    /** Straight from the jar: no {@code jar:} URL machinery on the start-up path. */
+    /** Class files from the pack, other resources straight from the jar: no {@code jar:} URL machinery. */
     @Override
     public InputStream getResourceAsStream(String name) {
-        JarEntry entry = jar.getJarEntry(PREFIX + (name.endsWith(".class") ? name + "data" : name));
-        if (entry == null) {
-            return super.getResourceAsStream(name);
-        }
         try {
-            return jar.getInputStream(entry);
+            if (name.endsWith(".class")) {
+                byte[] bytes = classFile(name.substring(0, name.length() - ".class".length()).replace('/', '.'));
+                if (bytes != null) {
+                    return new ByteArrayInputStream(bytes);
+                }
+            } else {
+                JarEntry entry = jar.getJarEntry(RESOURCES + name);
+                if (entry != null) {
+                    return jar.getInputStream(entry);
+                }
+            }
         } catch (IOException e) {
             return null;
         }
+        return super.getResourceAsStream(name);
     }
 
     @Override

@@ -24,6 +24,7 @@ import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
+import java.util.zip.ZipEntry;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -54,11 +55,16 @@ class JarAndLoadingIT {
                     visibleClasses.add(name);
                 }
             });
-            assertTrue(jar.getEntry("io/tcphardening/classes/io/tcphardening/shaded/bytebuddy/jar/asm/ClassReader"
-                    + ".classdata") != null, "Byte Buddy's ASM, relocated and hidden");
-            assertTrue(jar.getEntry("io/tcphardening/classes/io/tcphardening/shaded/tinylog/writers/FileWriter"
-                    + ".classdata") != null, "tinylog, relocated and hidden");
+            assertEquals(ZipEntry.STORED, jar.getEntry("io/tcphardening/classes.pack").getMethod(),
+                    "the pack is stored: its classes are read at their offsets");
         }
+        Set<String> packed = AgentJar.packedClasses();
+        assertTrue(packed.contains("io.tcphardening.shaded.bytebuddy.jar.asm.ClassReader"),
+                "Byte Buddy's ASM, relocated and hidden");
+        assertTrue(packed.contains("io.tcphardening.shaded.tinylog.writers.FileWriter"), "tinylog, relocated and hidden");
+        assertTrue(packed.contains("io.tcphardening.agent.Agent"), "the agent, hidden");
+        assertTrue(packed.stream().noneMatch(name -> name.startsWith("net.bytebuddy.") || name.startsWith("org.tinylog.")),
+                "nothing left at its original package");
         assertEquals(Set.of("META-INF/", "io/"), top);
         // Only the entry point and its class loader are loadable by the application's class loader.
         assertEquals(Set.of("io/tcphardening/boot/AgentClassLoader.class", "io/tcphardening/boot/AgentEntry.class"),
