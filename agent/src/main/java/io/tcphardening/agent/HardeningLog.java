@@ -1,12 +1,9 @@
 package io.tcphardening.agent;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.tinylog.Level;
 import org.tinylog.core.LogEntry;
@@ -25,6 +22,10 @@ import org.tinylog.writers.Writer;
  * {@code Configuration} cost about 90 ms of start-up in every JVM, and that configuration would read an application's
  * {@code tinylog.properties}. A writer built here from a map reads nothing but that map.
  *
+ * <p>The queue and the thread's two waits (for {@link #installed}, and its pause) are plain arrays and monitors:
+ * {@code ArrayBlockingQueue} and {@code CountDownLatch} are not in the JDK's class-data archive, and with their
+ * locks they were ten classes, ~1.5 ms, of every JVM's start.
+ *
  * <p>When the queue is full, lines are dropped and counted, and the count is logged. Repeated failures are logged
  * once per reason and then summarised, so that a storm of failures cannot become a storm of log lines.
  */
@@ -37,7 +38,7 @@ final class HardeningLog {
 
     static final String THREAD_NAME = "tcp-hardening";
     private static final int QUEUE_LINES = 16_384;
-    private static final long SUMMARY_NANOS = TimeUnit.SECONDS.toNanos(60);
+    private static final long SUMMARY_MILLIS = 60_000;
     /** How long the log thread lets lines gather after writing what was queued: the most a line waits for. */
     private static final long BATCH_MILLIS = 10;
 
@@ -54,18 +55,20 @@ final class HardeningLog {
     /** Queued by {@link #close}: everything before it is written, then the thread ends. */
     private static final Entry END = new Entry(LogLevel.OFF, "");
 
-    private final BlockingQueue<Entry> queue = new ArrayBlockingQueue<>(QUEUE_LINES);
+    /** The queue: {@code size} lines from {@code head} on, in a ring; guarded by itself, like the flags below. */
+    private final Entry[] queue = new Entry[QUEUE_LINES];
+    private int head;
+    private int size;
+    /** The log thread waits for a line: an offer wakes it. Not while it pauses, which lines must not end. */
+    private boolean waitingForLine;
+    private boolean started;
+    private boolean isInstalled;
+    private boolean isClosing;
     private final AtomicLong dropped = new AtomicLong();
     private final Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
     private volatile LogLevel level;
     private volatile Settings settings;
     private volatile Runnable afterInstall;
-    /**
-     * Ends the log thread's pause at JVM exit, so that the exit need not wait for it. Not an interrupt: other agents'
-     * transformers run on this thread whenever it loads a class, and an interrupt would close their NIO channels.
-     */
-    private final CountDownLatch closing = new CountDownLatch(1);
-    private final CountDownLatch installed = new CountDownLatch(1);
     private final Thread thread;
 
     /**
@@ -80,13 +83,7 @@ final class HardeningLog {
             @Override
             public void run() {
                 Writer writer = settings != null && settings.logLevel() != LogLevel.OFF ? openWriter() : null;
-                while (installed.getCount() > 0) {
-                    try {
-                        installed.await();
-                    } catch (InterruptedException e) {
-                        // not ours to act on: wait on
-                    }
-                }
+                awaitInstalled();
                 runQuietly(afterInstall);
                 if (writer != null) {
                     writeUntilClosed(writer);
@@ -116,17 +113,37 @@ final class HardeningLog {
      * The hooks are in place (or failed to be: {@code task} null): the thread runs {@code task}, then writes. Only the
      * first call counts: a failure after a successful install still leaves the log written.
      */
-    synchronized void installed(Runnable task) {
-        if (installed.getCount() > 0) {
+    void installed(Runnable task) {
+        synchronized (queue) {
+            if (isInstalled) {
+                return;
+            }
             this.afterInstall = task;
-            installed.countDown();
-            startThread();
+            isInstalled = true;
+            queue.notifyAll();
         }
+        startThread();
     }
 
-    private synchronized void startThread() {
-        if (thread.getState() == Thread.State.NEW) {
-            thread.start();
+    private void startThread() {
+        synchronized (queue) {
+            if (started) {
+                return;
+            }
+            started = true;
+        }
+        thread.start();
+    }
+
+    private void awaitInstalled() {
+        synchronized (queue) {
+            while (!isInstalled) {
+                try {
+                    queue.wait();
+                } catch (InterruptedException e) {
+                    // not ours to act on: wait on
+                }
+            }
         }
     }
 
@@ -187,8 +204,64 @@ final class HardeningLog {
     }
 
     private void log(LogLevel wanted, Object line) {
-        if (level.allows(wanted) && !queue.offer(new Entry(wanted, line))) {
+        if (level.allows(wanted) && !offer(new Entry(wanted, line))) {
             dropped.incrementAndGet();
+        }
+    }
+
+    // ---- the queue
+
+    private boolean offer(Entry entry) {
+        synchronized (queue) {
+            if (size == queue.length) {
+                return false;
+            }
+            queue[(head + size) % queue.length] = entry;
+            size++;
+            if (waitingForLine) {
+                queue.notifyAll();
+            }
+            return true;
+        }
+    }
+
+    /** The next line, or null if there is none. */
+    private Entry poll() {
+        synchronized (queue) {
+            if (size == 0) {
+                return null;
+            }
+            Entry entry = queue[head];
+            queue[head] = null;
+            head = (head + 1) % queue.length;
+            size--;
+            return entry;
+        }
+    }
+
+    /** The next line, waiting up to {@code millis} for one; null if none came. */
+    private Entry poll(long millis) {
+        long deadline = System.nanoTime() + millis * 1_000_000;
+        synchronized (queue) {
+            for (long left = millis; size == 0 && left > 0; left = (deadline - System.nanoTime()) / 1_000_000) {
+                waitingForLine = true;
+                try {
+                    queue.wait(left);
+                } catch (InterruptedException e) {
+                    // not ours to act on: wait on
+                } finally {
+                    waitingForLine = false;
+                }
+            }
+            return poll();
+        }
+    }
+
+    private void clear() {
+        synchronized (queue) {
+            Arrays.fill(queue, null);
+            head = 0;
+            size = 0;
         }
     }
 
@@ -201,7 +274,7 @@ final class HardeningLog {
         } catch (Exception | LinkageError e) {
             System.err.println("tcp-hardening-agent: cannot write its log, logging nothing: " + e);
             level = LogLevel.OFF;
-            queue.clear();
+            clear();
             return null;
         }
     }
@@ -209,15 +282,11 @@ final class HardeningLog {
     private void writeUntilClosed(Writer writer) {
         Map<String, Long> reported = new HashMap<>();
         long reportedDrops = 0;
-        long nextSummary = System.nanoTime() + SUMMARY_NANOS;
+        long nextSummary = System.nanoTime() + SUMMARY_MILLIS * 1_000_000;
         Entry entry = null;
         while (true) {
             if (entry == null) {
-                try {
-                    entry = queue.poll(SUMMARY_NANOS, TimeUnit.NANOSECONDS);
-                } catch (InterruptedException e) {
-                    entry = null;
-                }
+                entry = poll(SUMMARY_MILLIS);
             }
             if (entry == END) {
                 summarise(writer, reported, reportedDrops);
@@ -228,25 +297,34 @@ final class HardeningLog {
                 write(writer, entry.level, text(entry));
             }
             if (System.nanoTime() - nextSummary >= 0) {
-                nextSummary = System.nanoTime() + SUMMARY_NANOS;
+                nextSummary = System.nanoTime() + SUMMARY_MILLIS * 1_000_000;
                 reportedDrops = summarise(writer, reported, reportedDrops);
             }
-            entry = queue.poll();
+            entry = poll();
             if (entry == null) {
                 flush(writer);
                 // Let the rest of a burst gather while this thread sleeps: blocked in poll, it is woken by every
                 // line, which costs the application's thread a futex wake-up per line; asleep, by none.
                 pause();
-                entry = queue.poll();
+                entry = poll();
             }
         }
     }
 
+    /**
+     * Ended early only by the JVM's exit ({@link #close}), so that the exit need not wait for it. Not by an interrupt:
+     * other agents' transformers run on this thread whenever it loads a class, and an interrupt would close their NIO
+     * channels.
+     */
     private void pause() {
-        try {
-            closing.await(BATCH_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException ignored) {
-            // only a pause
+        synchronized (queue) {
+            if (!isClosing) {
+                try {
+                    queue.wait(BATCH_MILLIS);
+                } catch (InterruptedException ignored) {
+                    // only a pause
+                }
+            }
         }
     }
 
@@ -360,10 +438,21 @@ final class HardeningLog {
     /** At JVM exit: write what is queued, then close the writer. */
     private void close() {
         try {
-            installed.countDown();  // a JVM that exits before the agent is installed: the thread writes what it has
-            if (queue.offer(END, 100, TimeUnit.MILLISECONDS)) {
-                closing.countDown();
-                thread.join(TimeUnit.SECONDS.toMillis(2));
+            synchronized (queue) {
+                isInstalled = true;  // a JVM that exits before the agent is installed: the thread writes what it has
+                queue.notifyAll();
+            }
+            boolean queued = offer(END);
+            for (int waited = 0; !queued && waited < 100; waited += 5) {
+                Thread.sleep(5);  // full: the thread is writing
+                queued = offer(END);
+            }
+            if (queued) {
+                synchronized (queue) {
+                    isClosing = true;
+                    queue.notifyAll();
+                }
+                thread.join(2000);
             }
         } catch (InterruptedException ignored) {
             Thread.currentThread().interrupt();
