@@ -5,9 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
 import java.lang.instrument.UnmodifiableClassException;
-import java.net.URISyntaxException;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -67,8 +65,8 @@ public final class Agent {
         HardeningLog log = running == null ? new HardeningLog() : null;
         Settings settings;
         try {
-            settings = SettingsLoader.load(live ? report.settingsArgs() : args, systemProperties(), System.getenv(),
-                    jar.getParent());
+            settings = SettingsLoader.load(live ? report.settingsArgs() : args, systemProperties(),
+                    EnvironmentVariables.withPrefix(SettingsLoader.ENV_PREFIX), jar.getParent());
             checkLogFile(settings);
         } catch (ConfigException e) {
             // at an attach, what stays: no agent at all (the first attach) or the running agent's settings
@@ -228,7 +226,7 @@ public final class Agent {
         // for the rest of the JVM's life (FileDispatcherImpl's pre-close descriptor), a socket the agent would add.
         try {
             new FileOutputStream(file.toFile(), true).close();
-        } catch (IOException | SecurityException e) {
+        } catch (IOException | RuntimeException e) {  // RuntimeException: a SecurityException
             throw new ConfigException("log.file " + file + " cannot be written: " + e);
         }
     }
@@ -240,15 +238,6 @@ public final class Agent {
             properties.put(name, system.getProperty(name));
         }
         return properties;
-    }
-
-    /** The agent jar itself: what {@code attach} loads into another JVM, and what a re-run command starts. */
-    static Path jar() {
-        try {
-            return Paths.get(Agent.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException("the agent jar's location is not a path: " + e.getMessage(), e);
-        }
     }
 
     static String version() {

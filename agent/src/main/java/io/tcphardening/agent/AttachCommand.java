@@ -48,7 +48,7 @@ final class AttachCommand {
                 return 1;
             }
             String id = Long.toHexString(new SecureRandom().nextLong() & Long.MAX_VALUE);
-            Properties properties = target.attach(Agent.jar(), AttachReport.ID_ARGUMENT + "=" + id
+            Properties properties = target.attach(Cli.agentJar(), AttachReport.ID_ARGUMENT + "=" + id
                     + (settingsArgs.isEmpty() ? "" : "," + settingsArgs));
             String report = properties.getProperty(AgentProperties.ATTACH_REPORT + id);
             if (report == null) {

@@ -66,7 +66,7 @@ final class Cli {
         Settings settings;
         try {
             settings = SettingsLoader.load(String.join(",", settingArgs), Agent.systemProperties(),
-                    System.getenv(), agentDirectory());
+                    EnvironmentVariables.withPrefix(SettingsLoader.ENV_PREFIX), agentDirectory());
         } catch (ConfigException e) {
             err.println("tcp-hardening-agent: invalid configuration: " + e.getMessage());
             return Agent.CONFIG_ERROR_STATUS;
@@ -84,6 +84,15 @@ final class Cli {
             out.println("no warnings");
         }
         return strict && !warnings.isEmpty() ? WARNINGS_STATUS : 0;
+    }
+
+    /** The agent jar itself: what {@code attach} loads into another JVM, and what a re-run command starts. */
+    static Path agentJar() {
+        try {
+            return Paths.get(Cli.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("the agent jar's location is not a path: " + e.getMessage(), e);
+        }
     }
 
     /** The jar's directory, where the agent looks for agent.properties; null when not run from the jar. */

@@ -61,8 +61,8 @@ final class InspectCommand {
         }
         Settings given;
         try {
-            given = SettingsLoader.load(String.join(",", settingsArgs), Agent.systemProperties(), System.getenv(),
-                    null);
+            given = SettingsLoader.load(String.join(",", settingsArgs), Agent.systemProperties(),
+                    EnvironmentVariables.withPrefix(SettingsLoader.ENV_PREFIX), null);
         } catch (ConfigException e) {
             err.println("tcp-hardening-agent: invalid configuration: " + e.getMessage());
             return Agent.CONFIG_ERROR_STATUS;

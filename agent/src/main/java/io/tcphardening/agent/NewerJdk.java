@@ -53,7 +53,7 @@ final class NewerJdk {
         List<String> command = new ArrayList<>();
         command.add(java.toString());
         command.add("-jar");
-        command.add(Agent.jar().toString());
+        command.add(Cli.agentJar().toString());
         command.addAll(List.of(commandArgs));
         return new ProcessBuilder(command).inheritIO().start().waitFor();
     }

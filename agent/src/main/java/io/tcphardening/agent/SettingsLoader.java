@@ -1,13 +1,8 @@
 package io.tcphardening.agent;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -37,8 +32,7 @@ final class SettingsLoader {
     static final String UNCHANGED = "unchanged";
 
     private static final String PROPERTY_PREFIX = "tcphardening.";
-    private static final String ENV_PREFIX = "TCPHARDENING_";
-    private static final int MAX_FILE_BYTES = 64 * 1024;
+    static final String ENV_PREFIX = "TCPHARDENING_";
 
     /** Every key the agent knows, in the order they are documented. */
     static final List<String> KEYS;
@@ -190,36 +184,7 @@ final class SettingsLoader {
     }
 
     private static Map<String, Entry> fromFile(Path file) throws ConfigException {
-        String name = "configuration file " + display(file.toString());
-        if (Files.isSymbolicLink(file) && !Files.exists(file)) {
-            throw new ConfigException(name + " is a symbolic link to nothing (its target is missing, or links loop)");
-        }
-        if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
-            throw new ConfigException(name + " does not exist");
-        }
-        if (Files.isDirectory(file)) {
-            throw new ConfigException(name + " is a directory; name the properties file inside it");
-        }
-        if (!Files.isRegularFile(file)) {
-            throw new ConfigException(name + " is not a regular file (a FIFO, socket or device cannot be read safely)");
-        }
-        String text;
-        try {
-            if (Files.size(file) > MAX_FILE_BYTES) {
-                throw new ConfigException(name + " is larger than " + MAX_FILE_BYTES / 1024 + " KiB: not a settings file");
-            }
-            byte[] bytes = Files.readAllBytes(file);
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (AccessDeniedException e) {
-            throw new ConfigException(name + " cannot be read: permission denied");
-        } catch (CharacterCodingException e) {
-            throw new ConfigException(name + " is not UTF-8 text");
-        } catch (IOException e) {
-            throw new ConfigException(name + " cannot be read: " + e.getMessage());
-        }
+        String text = SettingsFile.read(file, "configuration file " + display(file.toString()));
         if (text.startsWith("\uFEFF")) {
             text = text.substring(1);
         }
@@ -480,11 +445,11 @@ final class SettingsLoader {
         if (entry.value.isEmpty()) {
             throw invalid(key, entry, "a path");
         }
-        try {
-            return Paths.get(entry.value);
-        } catch (InvalidPathException e) {
+        Path path = SettingsFile.path(entry.value);
+        if (path == null) {
             throw invalid(key, entry, "a valid path");
         }
+        return path;
     }
 
     private static ConfigException invalid(String key, Entry entry, String allowed) {

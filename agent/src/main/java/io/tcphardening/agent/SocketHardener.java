@@ -1,6 +1,7 @@
 package io.tcphardening.agent;
 
 import java.io.FileDescriptor;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketOption;
 
@@ -186,7 +187,7 @@ final class SocketHardener {
     String hardenExisting(FileDescriptor duplicate) throws Exception {
         if (!(route instanceof NativeSocketOptions)) {
             // the fallback route writes through socket objects, and a bare duplicate descriptor has none
-            throw new UnsupportedOperationException(route.limitation());
+            throw new IOException(route.limitation());  // not UnsupportedOperationException: one class less to load
         }
         Settings current = settings;
         OpenSocket socket = route.open(null, duplicate);

@@ -46,16 +46,14 @@ enum TcpOption {
 
     /** A kernel value written the way an operator writes it in {@code agent.properties}. */
     String format(int value) {
-        switch (unit) {
-            case BOOLEAN:
-                return value != 0 ? "true" : "false";
-            case SECONDS:
-                return value + "s";
-            case MILLISECONDS:
-                return value + "ms";
-            default:
-                return Integer.toString(value);
+        // not a switch: a switch on an enum compiles to one more class, loaded at every start
+        if (unit == Unit.BOOLEAN) {
+            return value != 0 ? "true" : "false";
         }
+        if (unit == Unit.SECONDS) {
+            return value + "s";
+        }
+        return unit == Unit.MILLISECONDS ? value + "ms" : Integer.toString(value);
     }
 
     /** The kernel value as the JDK's {@code setOption} expects it: Boolean for SO_KEEPALIVE, else Integer. */

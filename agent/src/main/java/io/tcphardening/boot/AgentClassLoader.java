@@ -4,8 +4,6 @@ import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.net.MalformedURLException;
 import java.net.URL;
 import java.nio.file.Path;
 import java.security.CodeSource;
@@ -203,8 +201,9 @@ final class AgentClassLoader extends ClassLoader implements Consumer<BiFunction<
         }
         try {
             return new URL("jar:" + jarUrl + "!/" + RESOURCES + name);
-        } catch (MalformedURLException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException e) {
+            // a MalformedURLException, not named: each exception class named here is loaded at every JVM's start
+            return null;
         }
     }
 
