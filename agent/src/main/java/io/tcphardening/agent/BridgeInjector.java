@@ -31,7 +31,7 @@ final class BridgeInjector {
         }
         // java.net is open to the agent's module (JdkInternals). VarHandles set with erased types spin nothing,
         // unlike Field.set on JDK 18+ (see JdkSocketAccess).
-        MethodHandles.Lookup inBridge = MethodHandles.privateLookupIn(bridge, MethodHandles.lookup());
+        MethodHandles.Lookup inBridge = jdk.privateLookup(bridge);
         inBridge.findStaticVarHandle(bridge, "options", BiFunction.class).setVolatile((Object) options);
         inBridge.findStaticVarHandle(bridge, "events", ObjIntConsumer.class).setVolatile((Object) events);
     }

@@ -98,9 +98,9 @@ final class Cli {
     /** The jar's directory, where the agent looks for agent.properties; null when not run from the jar. */
     private static Path agentDirectory() {
         try {
-            Path location = Paths.get(Cli.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path location = agentJar();
             return Files.isRegularFile(location) ? location.getParent() : null;
-        } catch (URISyntaxException | RuntimeException e) {
+        } catch (RuntimeException e) {
             return null;
         }
     }

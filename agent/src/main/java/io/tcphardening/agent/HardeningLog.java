@@ -119,10 +119,15 @@ final class HardeningLog {
                 return;
             }
             this.afterInstall = task;
-            isInstalled = true;
-            queue.notifyAll();
+            markInstalled();
         }
         startThread();
+    }
+
+    /** Lets the thread past {@link #awaitInstalled}; the caller holds the queue's monitor. */
+    private void markInstalled() {
+        isInstalled = true;
+        queue.notifyAll();
     }
 
     private void startThread() {
@@ -439,8 +444,7 @@ final class HardeningLog {
     private void close() {
         try {
             synchronized (queue) {
-                isInstalled = true;  // a JVM that exits before the agent is installed: the thread writes what it has
-                queue.notifyAll();
+                markInstalled();  // a JVM that exits before the agent is installed: the thread writes what it has
             }
             boolean queued = offer(END);
             for (int waited = 0; !queued && waited < 100; waited += 5) {

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.security.CodeSource;
 import java.security.ProtectionDomain;
 import java.security.cert.Certificate;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.function.BiFunction;
@@ -64,15 +65,13 @@ final class AgentClassLoader extends ClassLoader implements Consumer<BiFunction<
             throw new IOException(jarPath + " has no " + PACK);
         }
         try (DataInputStream in = new DataInputStream(jar.getInputStream(pack))) {
+            // the index (count, records, names) ends where the first class file starts: the first record's offset
             int count = in.readInt();
-            byte[] records = new byte[4 + count * RECORD];
-            in.readFully(records, 4, records.length - 4);
-            // the first class file starts where the index ends
-            int indexLength = count == 0 ? records.length : readInt(records, 4 + 4);
-            this.index = new byte[indexLength];
-            System.arraycopy(records, 0, index, 0, records.length);
-            in.readFully(index, records.length, indexLength - records.length);
-            writeInt(index, 0, count);
+            byte[] start = new byte[4 + Math.min(count, 1) * RECORD];
+            writeInt(start, 0, count);
+            in.readFully(start, 4, start.length - 4);
+            this.index = Arrays.copyOf(start, count == 0 ? start.length : readInt(start, 4 + 4));
+            in.readFully(index, start.length, index.length - start.length);
         }
         this.jarUrl = jarPath.toUri().toURL();
         this.domain = new ProtectionDomain(new CodeSource(jarUrl, (Certificate[]) null), null, this, null);
