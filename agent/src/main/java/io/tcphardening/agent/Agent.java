@@ -1,17 +1,33 @@
 package io.tcphardening.agent;
 
+import io.tcphardening.agent.command.Cli;
+import io.tcphardening.agent.harden.Hooks;
+import io.tcphardening.agent.harden.JdkApiSocketOptions;
+import io.tcphardening.agent.harden.JdkSocketRoute;
+import io.tcphardening.agent.harden.NativeSocketOptions;
+import io.tcphardening.agent.harden.SocketHardener;
+import io.tcphardening.agent.instrument.BridgeInjector;
+import io.tcphardening.agent.instrument.JdkClassPatcher;
+import io.tcphardening.agent.instrument.JdkInternals;
+import io.tcphardening.agent.instrument.SocketTransformer;
+import io.tcphardening.agent.live.AgentProperties;
+import io.tcphardening.agent.live.AttachReport;
+import io.tcphardening.agent.live.ExistingSockets;
+import io.tcphardening.agent.observe.AgentStatus;
+import io.tcphardening.agent.observe.AgentVersion;
+import io.tcphardening.agent.observe.HardeningLog;
+import io.tcphardening.agent.settings.ConfigException;
+import io.tcphardening.agent.settings.EnvironmentVariables;
+import io.tcphardening.agent.settings.Settings;
+import io.tcphardening.agent.settings.SettingsLoader;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
 import java.lang.instrument.UnmodifiableClassException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
@@ -25,8 +41,6 @@ import java.util.function.Consumer;
  * says so; starting twice updates the settings of the running agent instead of installing a second one.
  */
 public final class Agent {
-
-    static final int CONFIG_ERROR_STATUS = 2;
 
     private static final Object LOCK = new Object();
     private static volatile SocketHardener running;
@@ -52,7 +66,8 @@ public final class Agent {
         @Override
         public Object apply(String command, Object[] a) {
             if (command.equals("main")) {
-                return main((String[]) a[0]);
+                // java -jar tcp-hardening-agent.jar ...: returns the exit status
+                return Cli.run((String[]) a[0], System.out, System.err);
             }
             start((String) a[0], (Instrumentation) a[1], (Boolean) a[2], (Path) a[3]);
             return null;
@@ -65,7 +80,7 @@ public final class Agent {
         HardeningLog log = running == null ? new HardeningLog() : null;
         Settings settings;
         try {
-            settings = SettingsLoader.load(live ? report.settingsArgs() : args, systemProperties(),
+            settings = SettingsLoader.load(live ? report.settingsArgs() : args, SettingsLoader.systemProperties(),
                     EnvironmentVariables.withPrefix(SettingsLoader.ENV_PREFIX), jar.getParent());
             checkLogFile(settings);
         } catch (ConfigException e) {
@@ -74,7 +89,7 @@ public final class Agent {
                     : running == null ? "the agent was not loaded" : "the running agent keeps its settings";
             System.err.println("tcp-hardening-agent: configuration error, " + outcome + ": " + e.getMessage());
             if (!live) {
-                System.exit(CONFIG_ERROR_STATUS);
+                System.exit(ConfigException.EXIT_STATUS);
             }
             report.add("configuration error, " + outcome + ": " + e.getMessage());
             // the report is an agent property, in jdk.internal.vm: not opened yet if the agent was never started
@@ -118,10 +133,10 @@ public final class Agent {
                         publishSettings(hardener);
                     }
                 });
-                log.info("tcp-hardening-agent " + version() + " active on JDK "
+                log.info("tcp-hardening-agent " + AgentVersion.version() + " active on JDK "
                         + System.getProperty("java.runtime.version") + ": " + settings.describe());
                 if (live) {
-                    report.add("tcp-hardening-agent " + version() + " loaded, new connections get: "
+                    report.add("tcp-hardening-agent " + AgentVersion.version() + " loaded, new connections get: "
                             + settings.describe());
                     hardenExisting(inst, report, AttachReport.INSTALLED);
                 }
@@ -134,11 +149,6 @@ public final class Agent {
                 notActive("NOT ACTIVE, the application runs without it: " + t, report);
             }
         }
-    }
-
-    /** Called by {@code AgentEntry.main}: {@code java -jar tcp-hardening-agent.jar ...}; returns the exit status. */
-    public static int main(String[] args) {
-        return Cli.run(args, System.out, System.err);
     }
 
     /** Says why the agent is not active, on the JVM's standard error and, at an attach, to the command. */
@@ -228,27 +238,6 @@ public final class Agent {
             new FileOutputStream(file.toFile(), true).close();
         } catch (IOException | RuntimeException e) {  // RuntimeException: a SecurityException
             throw new ConfigException("log.file " + file + " cannot be written: " + e);
-        }
-    }
-
-    static Map<String, String> systemProperties() {
-        Map<String, String> properties = new HashMap<>();
-        Properties system = System.getProperties();
-        for (String name : system.stringPropertyNames()) {
-            properties.put(name, system.getProperty(name));
-        }
-        return properties;
-    }
-
-    static String version() {
-        try (InputStream in = Agent.class.getResourceAsStream("version.properties")) {
-            Properties properties = new Properties();
-            if (in != null) {
-                properties.load(in);
-            }
-            return properties.getProperty("version", "unknown");
-        } catch (IOException e) {
-            return "unknown";
         }
     }
 }

@@ -37,7 +37,7 @@ class FlightRecordingIT {
     private static final Map<String, String> KINDS = Map.of("socket-constructor", "Socket",
             "socket-channel-blocking", "SocketChannel", "async-future", "AsynchronousSocketChannel");
     private static final String EVENT = "tcphardening.Connection";
-    private static final String EVENT_CLASS = "io.tcphardening.agent.HardenedConnectionEvent";
+    private static final String EVENT_CLASS = "io.tcphardening.agent.observe.HardenedConnectionEvent";
 
     @TempDir
     Path temp;
@@ -105,10 +105,10 @@ class FlightRecordingIT {
             assertTrue(result.stderr.contains(" INFO: Socket connect "), "the agent ran: " + result.stderr);
             List<String> loaded = result.stdout.lines().filter(l -> l.contains("[class,load]"))
                     .collect(Collectors.toList());
-            assertTrue(loaded.stream().anyMatch(l -> l.contains(" io.tcphardening.agent.SocketHardener ")),
+            assertTrue(loaded.stream().anyMatch(l -> l.contains(" io.tcphardening.agent.harden.SocketHardener ")),
                     "the class-load log works");
-            for (String absent : new String[] {"io.tcphardening.agent.HardenedConnectionEvent", "jdk.jfr.Event",
-                "io.tcphardening.agent.AgentStatus", "javax.management.MBeanServer",
+            for (String absent : new String[] {"io.tcphardening.agent.observe.HardenedConnectionEvent", "jdk.jfr.Event",
+                "io.tcphardening.agent.observe.AgentStatus", "javax.management.MBeanServer",
                 "java.lang.management.ManagementFactory"}) {
                 assertFalse(loaded.stream().anyMatch(l -> l.contains(" " + absent + " ")), absent + " was loaded:\n"
                         + loaded.stream().filter(l -> l.contains("jfr") || l.contains("management")

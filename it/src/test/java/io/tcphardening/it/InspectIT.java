@@ -48,7 +48,7 @@ class InspectIT {
      * (checked once), and each test of this class is reported skipped, with the reason, rather than passing.
      */
     private static synchronized void assumeInspectInThisBuild() {
-        if (AgentJar.contains("io.tcphardening.agent.ForeignRemoteSockets")) {
+        if (AgentJar.contains("io.tcphardening.agent.command.ForeignRemoteSockets")) {
             return;
         }
         String reason = "the agent jar " + AgentJar.path() + " was built without a JDK 22+ and has no inspect command";

@@ -43,7 +43,7 @@ class IsolationIT {
 
     /** The agent's own classes and its relocated libraries: no loader of the application may find them. */
     private static final String[] AGENT_CLASSES = {"io.tcphardening.agent.Agent",
-        "io.tcphardening.agent.SocketHardener", "io.tcphardening.agent.HardeningLog",
+        "io.tcphardening.agent.harden.SocketHardener", "io.tcphardening.agent.observe.HardeningLog",
         "io.tcphardening.shaded.bytebuddy.jar.asm.ClassReader", "io.tcphardening.shaded.tinylog.writers.FileWriter",
         "io.tcphardening.shaded.tinylog.core.LogEntry"};
     private static final List<String> LOADERS = List.of("application", "system", "context", "platform", "boot",

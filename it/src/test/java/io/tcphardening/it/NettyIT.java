@@ -167,7 +167,7 @@ class NettyIT {
             List<String> asm = result.stdout.lines().filter(l -> l.contains("io.tcphardening.shaded.bytebuddy"))
                     .collect(Collectors.toList());
             assertEquals(List.of(), asm, "classes of the agent's Byte Buddy (ASM) loaded");
-            assertTrue(result.stdout.contains("io.tcphardening.agent.SocketHardener"), "the agent ran");
+            assertTrue(result.stdout.contains("io.tcphardening.agent.harden.SocketHardener"), "the agent ran");
         });
     }
 

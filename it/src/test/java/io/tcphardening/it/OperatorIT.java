@@ -138,7 +138,7 @@ class OperatorIT {
     @TestFactory
     List<DynamicTest> theAgentsClassesAreInvisibleToTheApplication() {
         return PerJdk.tests(jdk -> {
-            String[] names = {"io.tcphardening.agent.Agent", "io.tcphardening.agent.SocketHardener",
+            String[] names = {"io.tcphardening.agent.Agent", "io.tcphardening.agent.harden.SocketHardener",
                 "io.tcphardening.shaded.tinylog.writers.ConsoleWriter",
                 "io.tcphardening.shaded.bytebuddy.jar.asm.ClassReader", "net.bytebuddy.ByteBuddy",
                 "org.tinylog.Logger"};

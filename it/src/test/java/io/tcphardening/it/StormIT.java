@@ -85,7 +85,7 @@ class StormIT {
                 assertTrue(total(heapAfter.agent) <= total(heapBefore.agent) + HEAP_SLACK,
                         "the agent's instances grew: " + heapBefore.agent + " -> " + heapAfter.agent);
                 // the weak map of replaced application values holds nothing for closed, collected sockets
-                assertTrue(heapAfter.agent.getOrDefault("io.tcphardening.agent.OverrideNotes$Note", 0L) <= 2,
+                assertTrue(heapAfter.agent.getOrDefault("io.tcphardening.agent.harden.OverrideNotes$Note", 0L) <= 2,
                         heapAfter.agent.toString());
                 assertTrue(heapAfter.liveBytes <= heapBefore.liveBytes + LIVE_HEAP_SLACK,
                         "live heap " + heapBefore.liveBytes + " -> " + heapAfter.liveBytes);

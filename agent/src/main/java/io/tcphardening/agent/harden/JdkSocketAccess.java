@@ -1,0 +1,218 @@
+package io.tcphardening.agent.harden;
+
+import java.io.FileDescriptor;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.net.ProtocolFamily;
+import java.nio.channels.Channel;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReadWriteLock;
+
+/**
+ * How to reach the descriptor of one kind of JDK socket object safely: which field holds the descriptor, which lock
+ * the JDK's own close path takes, and which state means "open". Holding that lock while the socket is open means the
+ * descriptor cannot be closed, and its number cannot be reused by another file, while the agent writes to it.
+ *
+ * <p>One instance per JDK implementation class, resolved on first use of that class (never for classes the application
+ * does not use) and kept in a {@link ClassValue}. Fields are read through {@link VarHandle}s, called with erased types
+ * ({@code Object} in, {@code int}, {@code boolean} or {@code Object} out): that links straight to the JDK's
+ * precompiled guards, so nothing is spun at first use on any JDK. Core reflection would cost about 6 ms of every
+ * JVM's start on JDK 18+, where each field's accessor is a method handle adapted and spun at first use.
+ */
+final class JdkSocketAccess {
+
+    /** Code run while the socket is held open. */
+    interface Locked<T> {
+        T run(FileDescriptor fd) throws Exception;
+    }
+
+    private final String kind;
+    private final String serverKind;
+    private final VarHandle fd;
+    private final VarHandle lock;
+    /** The state field; for the asynchronous channels only their connection state. */
+    private final VarHandle state;
+    /** The asynchronous channels: open is what {@code isOpen()} says, under the read half of their close lock. */
+    private final boolean closedThroughIsOpen;
+    private final int firstOpenState;
+    private final int closingState;
+    private final int connectedState;
+    /** The channel's protocol family (JDK 16+: TCP or Unix domain); null where it is always TCP. */
+    private final VarHandle family;
+    /** JDK 17's {@code NioSocketImpl.stream}: false for the old datagram socket implementation; null if absent. */
+    private final VarHandle stream;
+    /** {@code NioSocketImpl.server}: whether the implementation serves a ServerSocket; null for other classes. */
+    private final VarHandle server;
+
+    private JdkSocketAccess(Builder b) {
+        this.kind = b.kind;
+        this.serverKind = b.serverKind;
+        this.fd = b.fd;
+        this.lock = b.lock;
+        this.state = b.state;
+        this.closedThroughIsOpen = b.closedThroughIsOpen;
+        this.firstOpenState = b.firstOpenState;
+        this.closingState = b.closingState;
+        this.connectedState = b.connectedState;
+        this.family = b.family;
+        this.stream = b.stream;
+        this.server = b.server;
+    }
+
+    /** The JDK implementation classes the agent hooks, by the name of the class that holds their state. */
+    static JdkSocketAccess resolve(Class<?> type) throws ReflectiveOperationException {
+        for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+            switch (c.getName()) {
+                case "sun.nio.ch.NioSocketImpl":
+                    return socketImpl(c);
+                case "sun.nio.ch.SocketChannelImpl":
+                    return channel(c, "SocketChannel", "ST_UNCONNECTED", "ST_CONNECTED");
+                case "sun.nio.ch.ServerSocketChannelImpl":
+                    return channel(c, "ServerSocketChannel", "ST_INUSE", null);
+                case "sun.nio.ch.AsynchronousSocketChannelImpl":
+                    return asynchronous(c, "AsynchronousSocketChannel", "ST_CONNECTED");
+                case "sun.nio.ch.AsynchronousServerSocketChannelImpl":
+                    return asynchronous(c, "AsynchronousServerSocketChannel", null);
+                default:
+            }
+        }
+        return null;
+    }
+
+    /** {@code java.net.Socket} and {@code ServerSocket}: the platform implementation behind both. */
+    private static JdkSocketAccess socketImpl(Class<?> c) throws ReflectiveOperationException {
+        Builder b = new Builder("Socket");
+        b.serverKind = "ServerSocket";
+        b.fd = field(c.getSuperclass(), "fd");  // java.net.SocketImpl.fd
+        b.lock = field(c, "stateLock");
+        b.state = field(c, "state");
+        b.firstOpenState = constant(c, "ST_UNCONNECTED");
+        b.closingState = constant(c, "ST_CLOSING");
+        b.connectedState = constant(c, "ST_CONNECTED");
+        b.server = field(c, "server");
+        b.stream = optionalField(c, "stream");
+        return new JdkSocketAccess(b);
+    }
+
+    /** SocketChannel and ServerSocketChannel, which may also be Unix-domain channels since JDK 16. */
+    private static JdkSocketAccess channel(Class<?> c, String kind, String firstOpen, String connected)
+            throws ReflectiveOperationException {
+        Builder b = new Builder(kind);
+        b.fd = field(c, "fd");
+        b.lock = field(c, "stateLock");
+        b.state = field(c, "state");
+        b.firstOpenState = constant(c, firstOpen);
+        b.closingState = constant(c, "ST_CLOSING");
+        b.connectedState = connected == null ? -1 : constant(c, connected);
+        b.family = optionalField(c, "family");
+        return new JdkSocketAccess(b);
+    }
+
+    /** The asynchronous channels, closed under the write half of {@code closeLock}. */
+    private static JdkSocketAccess asynchronous(Class<?> c, String kind, String connected)
+            throws ReflectiveOperationException {
+        Builder b = new Builder(kind);
+        b.fd = field(c, "fd");
+        b.lock = field(c, "closeLock");
+        b.closedThroughIsOpen = true;
+        if (connected != null) {
+            b.state = field(c, "state");
+            b.connectedState = constant(c, connected);
+        }
+        return new JdkSocketAccess(b);
+    }
+
+    /** The package is opened to the agent's module only (JdkInternals); the field's type is whatever this JDK has. */
+    private static VarHandle field(Class<?> c, String name) throws ReflectiveOperationException {
+        return MethodHandles.privateLookupIn(c, MethodHandles.lookup()).unreflectVarHandle(c.getDeclaredField(name));
+    }
+
+    private static VarHandle optionalField(Class<?> c, String name) throws ReflectiveOperationException {
+        try {
+            return field(c, name);
+        } catch (NoSuchFieldException e) {
+            return null;
+        }
+    }
+
+    private static int constant(Class<?> c, String name) throws ReflectiveOperationException {
+        return (int) field(c, name).get();
+    }
+
+    // ---- use
+
+    String kind(Object socket) {
+        return server != null && (boolean) server.get(socket) ? serverKind : kind;
+    }
+
+    boolean isTcp(Object socket) {
+        if (stream != null && !(boolean) stream.get(socket)) {
+            return false;
+        }
+        Object protocolFamily = family == null ? null : (Object) family.get(socket);
+        return !(protocolFamily instanceof ProtocolFamily) || !((ProtocolFamily) protocolFamily).name().equals("UNIX");
+    }
+
+    /** For a socket that connects: whether it has. Only meaningful inside {@link #locked}. */
+    boolean isConnected(Object socket) {
+        return connectedState >= 0 && (int) state.get(socket) == connectedState;
+    }
+
+    /**
+     * Runs {@code action} on the socket's descriptor while holding the lock that the JDK's close path takes, and only
+     * if the socket is open and has a descriptor; returns null otherwise.
+     */
+    <T> T locked(Object socket, Locked<T> action) throws Exception {
+        Object monitor = (Object) lock.get(socket);
+        if (monitor instanceof ReadWriteLock) {
+            return locked(socket, ((ReadWriteLock) monitor).readLock(), action);
+        }
+        if (monitor instanceof Lock) {
+            return locked(socket, (Lock) monitor, action);
+        }
+        synchronized (monitor) {
+            return whenOpen(socket, action);
+        }
+    }
+
+    private <T> T locked(Object socket, Lock held, Locked<T> action) throws Exception {
+        held.lock();
+        try {
+            return whenOpen(socket, action);
+        } finally {
+            held.unlock();
+        }
+    }
+
+    private <T> T whenOpen(Object socket, Locked<T> action) throws Exception {
+        boolean open;
+        if (closedThroughIsOpen) {
+            open = ((Channel) socket).isOpen();
+        } else {
+            int current = (int) state.get(socket);
+            open = current >= firstOpenState && current < closingState;
+        }
+        FileDescriptor descriptor = open ? (FileDescriptor) (Object) fd.get(socket) : null;
+        return descriptor == null ? null : action.run(descriptor);
+    }
+
+    /** Collects the fields of one class. */
+    private static final class Builder {
+        final String kind;
+        String serverKind;
+        VarHandle fd;
+        VarHandle lock;
+        VarHandle state;
+        boolean closedThroughIsOpen;
+        int firstOpenState;
+        int closingState = Integer.MAX_VALUE;
+        int connectedState = -1;
+        VarHandle family;
+        VarHandle stream;
+        VarHandle server;
+
+        Builder(String kind) {
+            this.kind = kind;
+        }
+    }
+}

@@ -1,0 +1,251 @@
+package io.tcphardening.agent.harden;
+
+import io.tcphardening.agent.observe.HardeningLog;
+import io.tcphardening.agent.settings.TcpOption;
+import java.lang.reflect.Field;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+
+/**
+ * Netty's native TCP channels (epoll, io_uring), reached by reflection through their own API: the agent never links
+ * against Netty, so it adds nothing to an application without Netty, and it finds relocated copies (gRPC's
+ * {@code io.grpc.netty.shaded.io.netty}) by the shape of their class names rather than by a package.
+ *
+ * <p>Options go through the channel's config setters and getters, Netty's own native setsockopt and getsockopt, so
+ * that Netty's view of the channel stays right. The NIO transport is not here: its channels are JDK SocketChannels,
+ * hardened once, by the JDK hooks.
+ */
+final class NettyChannels {
+
+    /** Class-name suffixes of the native TCP channels, after Netty's root package; and the transport's name. */
+    private static final String[][] CHANNELS = {
+        {"channel.epoll.EpollSocketChannel", "epoll"},
+        {"channel.uring.IoUringSocketChannel", "io_uring"},
+        {"incubator.channel.uring.IOUringSocketChannel", "io_uring"},
+    };
+
+    /** One Netty native channel class: its methods, and those of its config. */
+    static final class Type {
+        final String kind;
+        private final Method config;
+        private final Method parent;
+        private final Method localAddress;
+        private final Method remoteAddress;
+        private final Method isRegistered;
+        private final Method isOpen;
+
+        Type(Class<?> channel, String transport, String root) throws ReflectiveOperationException {
+            this.kind = "Netty " + transport + (root.equals("io.netty") ? "" : " (" + root + ")");
+            this.config = channel.getMethod("config");
+            this.parent = channel.getMethod("parent");
+            this.localAddress = channel.getMethod("localAddress");
+            this.remoteAddress = channel.getMethod("remoteAddress");
+            this.isRegistered = channel.getMethod("isRegistered");
+            // declared by io_uring's package-private AbstractIoUringChannel: made accessible, like io_uring's config
+            this.isOpen = ConfigType.accessible(channel.getMethod("isOpen"));
+        }
+
+        /**
+         * Whether the channel's line was logged: it is registered with its event loop, where it becomes active.
+         * Options from a bootstrap ({@code option}, {@code childOption}) are set before that.
+         */
+        boolean isReported(Object channel) throws ReflectiveOperationException {
+            return (Boolean) isRegistered.invoke(channel) && remoteAddress.invoke(channel) != null;
+        }
+
+        Object config(Object channel) throws ReflectiveOperationException {
+            return config.invoke(channel);
+        }
+
+        boolean isAccepted(Object channel) throws ReflectiveOperationException {
+            return parent.invoke(channel) != null;
+        }
+
+    }
+
+    /** The setters and getters of one native channel config class (io_uring's is not public: made accessible). */
+    static final class ConfigType {
+        final Method[] setters = new Method[TcpOption.ALL.length];
+        final Method[] getters = new Method[TcpOption.ALL.length];
+
+        ConfigType(Class<?> config) throws NoSuchMethodException {
+            String[] names = {"KeepAlive", "TcpKeepIdle", "TcpKeepIntvl", "TcpKeepCnt", "TcpUserTimeout"};
+            for (TcpOption option : TcpOption.ALL) {
+                String name = names[option.ordinal()];
+                boolean flag = option == TcpOption.KEEPALIVE;
+                setters[option.ordinal()] = accessible(config.getMethod("set" + name, flag ? boolean.class : int.class));
+                getters[option.ordinal()] = accessible(config.getMethod((flag ? "is" : "get") + name));
+            }
+        }
+
+        private static Method accessible(Method method) {
+            method.setAccessible(true);
+            return method;
+        }
+    }
+
+    /**
+     * The options of a native channel, through its config; null if the config is not of a known kind, or if the
+     * channel is closed: Netty's native calls take the descriptor's number even after its close, and by then the
+     * number may be another file's (a handler that closes the channel in {@code channelActive}, and a listener of its
+     * close future that opens a file, both run before the agent's hook at the end of {@code fireChannelActive}).
+     * The hardening steps run on the channel's event loop, where Netty closes it, or before the channel is registered:
+     * it cannot close between this check and their calls. (With SO_LINGER set, Netty closes the descriptor on another
+     * executor; that window is Netty's own, for the application's calls alike.)
+     */
+    OpenSocket open(Type type, Object channel) throws ReflectiveOperationException {
+        if (!(Boolean) type.isOpen.invoke(channel)) {
+            return null;
+        }
+        Object config = type.config(channel);
+        ConfigType configType = configTypes.get(config.getClass());
+        return configType == null ? null : new Channel(type, configType, channel, config);
+    }
+
+    /** One channel, for the duration of one hardening step on a thread that owns it. */
+    private static final class Channel implements OpenSocket {
+        private final Type type;
+        private final ConfigType configType;
+        private final Object channel;
+        private final Object config;
+
+        Channel(Type type, ConfigType configType, Object channel, Object config) {
+            this.type = type;
+            this.configType = configType;
+            this.channel = channel;
+            this.config = config;
+        }
+
+        @Override
+        public void set(TcpOption option, int value) throws Exception {
+            call(configType.setters[option.ordinal()], config, option.toJdkValue(value));
+        }
+
+        @Override
+        public int get(TcpOption option) throws Exception {
+            Object value = call(configType.getters[option.ordinal()], config);
+            return value instanceof Boolean ? ((Boolean) value ? 1 : 0) : (Integer) value;
+        }
+
+        @Override
+        public InetSocketAddress local() {
+            return address(type.localAddress);
+        }
+
+        @Override
+        public InetSocketAddress remote() {
+            return address(type.remoteAddress);
+        }
+
+        private InetSocketAddress address(Method method) {
+            try {
+                SocketAddress address = (SocketAddress) method.invoke(channel);
+                return address instanceof InetSocketAddress ? (InetSocketAddress) address : null;
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        /** Netty's own exception (a ChannelException from its native call), not the reflective wrapper. */
+        private static Object call(Method method, Object target, Object... args) throws Exception {
+            try {
+                return method.invoke(target, args);
+            } catch (InvocationTargetException e) {
+                Throwable cause = e.getCause();
+                throw cause instanceof Exception ? (Exception) cause : e;
+            }
+        }
+    }
+
+    private final ClassValue<Type> channelTypes = new ClassValue<Type>() {
+        @Override
+        protected Type computeValue(Class<?> type) {
+            return resolve(type);
+        }
+    };
+
+    private final ClassValue<ConfigType> configTypes = new ClassValue<ConfigType>() {
+        @Override
+        protected ConfigType computeValue(Class<?> type) {
+            try {
+                return new ConfigType(type);
+            } catch (NoSuchMethodException | RuntimeException e) {
+                log.error("cannot harden channels configured by " + type.getName() + ": " + e);
+                return null;
+            }
+        }
+    };
+
+    /** Methods of the pipeline ({@code channel()}) and of a config (its {@code channel} field), by class. */
+    private final ClassValue<Method> pipelineChannel = new ClassValue<Method>() {
+        @Override
+        protected Method computeValue(Class<?> type) {
+            try {
+                return type.getName().endsWith(".channel.DefaultChannelPipeline") ? type.getMethod("channel") : null;
+            } catch (NoSuchMethodException e) {
+                return null;
+            }
+        }
+    };
+
+    private final ClassValue<Field> configChannel = new ClassValue<Field>() {
+        @Override
+        protected Field computeValue(Class<?> type) {
+            for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+                if (c.getName().endsWith(".channel.DefaultChannelConfig")) {
+                    try {
+                        Field field = c.getDeclaredField("channel");
+                        field.setAccessible(true);
+                        return field;
+                    } catch (NoSuchFieldException | RuntimeException e) {
+                        return null;
+                    }
+                }
+            }
+            return null;
+        }
+    };
+
+    private final HardeningLog log;
+
+    NettyChannels(HardeningLog log) {
+        this.log = log;
+    }
+
+    /** The type of a Netty native TCP channel, or null for anything else (NIO, server and non-TCP channels). */
+    Type type(Object channel) {
+        return channelTypes.get(channel.getClass());
+    }
+
+    /** The channel of a {@code DefaultChannelPipeline}, or null if {@code pipeline} is none. */
+    Object channelOf(Object pipeline) throws ReflectiveOperationException {
+        Method channel = pipelineChannel.get(pipeline.getClass());
+        return channel == null ? null : channel.invoke(pipeline);
+    }
+
+    /** The channel a native channel config belongs to, or null if {@code config} is none. */
+    Object channelOfConfig(Object config) throws IllegalAccessException {
+        Field channel = configChannel.get(config.getClass());
+        return channel == null ? null : channel.get(config);
+    }
+
+    private Type resolve(Class<?> type) {
+        for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+            for (String[] channel : CHANNELS) {
+                String name = c.getName();
+                if (name.endsWith("." + channel[0])) {
+                    String root = name.substring(0, name.length() - channel[0].length() - 1);
+                    try {
+                        return new Type(c, channel[1], root);
+                    } catch (ReflectiveOperationException | RuntimeException e) {
+                        log.error("cannot harden " + name + " (this Netty version has other methods): " + e);
+                        return null;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+}

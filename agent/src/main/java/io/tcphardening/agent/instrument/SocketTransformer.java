@@ -1,0 +1,241 @@
+package io.tcphardening.agent.instrument;
+
+import io.tcphardening.agent.observe.HardeningLog;
+import java.lang.instrument.ClassFileTransformer;
+import java.security.ProtectionDomain;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Rewrites the few JDK classes behind every TCP socket, and the few Netty classes behind its native transports, so
+ * that they call the bridge: when a socket gets its descriptor (or a Netty channel is initialised by its bootstrap or
+ * taken by its server's acceptor), when it is connected or accepted (or a channel becomes active, before the
+ * application's handlers are told), and when the application sets an option. A name check rejects every other class
+ * at once; {@link HookWeaver} rewrites the few that match.
+ *
+ * <p>Netty is found by the shape of its class names, not by its package: {@code .../bootstrap/Bootstrap} with an
+ * {@code init(.../channel/Channel)} method is Netty's wherever it was relocated, and the prefix before it is that
+ * copy's root package, which the hooked descriptors are written against.
+ *
+ */
+public final class SocketTransformer implements ClassFileTransformer {
+
+    private static final String SOCKET_ADDRESS = "Ljava/net/SocketAddress;";
+    private static final String SELECTOR_PROVIDER = "Ljava/nio/channels/spi/SelectorProvider;";
+    private static final String FAMILY = "Ljava/net/ProtocolFamily;";
+    private static final String FD = "Ljava/io/FileDescriptor;";
+    private static final String SET_OPTION = "(Ljava/net/SocketOption;Ljava/lang/Object;)";
+
+    /** Every hooked method of every hooked class: the same in JDK 11 to 25. */
+    public static final Map<String, List<Hook>> TARGETS = Map.of(
+            "sun/nio/ch/NioSocketImpl", List.of(
+                    Hook.exit("create", "(Z)V", "created", 0),
+                    Hook.exit("connect", "(" + SOCKET_ADDRESS + "I)V", "connected", 0),
+                    Hook.exit("accept", "(Ljava/net/SocketImpl;)V", "accepted", 1),
+                    Hook.option("setOption", SET_OPTION + "V"),
+                    Hook.legacyOption("setOption", "(ILjava/lang/Object;)V")),
+            "sun/nio/ch/SocketChannelImpl", List.of(
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + ")V", "created", 0),
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + FD + SOCKET_ADDRESS + ")V", "accepted", 0),
+                    Hook.exit("endConnect", "(ZZ)V", "connected", 0),
+                    Hook.exit("endFinishConnect", "(ZZ)V", "connected", 0),
+                    Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/SocketChannel;")),
+            "sun/nio/ch/ServerSocketChannelImpl", List.of(
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + ")V", "created", 0),
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + FD + "Z)V", "created", 0),
+                    Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/ServerSocketChannel;")),
+            "sun/nio/ch/UnixAsynchronousSocketChannelImpl", List.of(
+                    Hook.exit("<init>", "(Lsun/nio/ch/Port;)V", "created", 0),
+                    Hook.exit("<init>", "(Lsun/nio/ch/Port;" + FD + "Ljava/net/InetSocketAddress;)V", "accepted", 0),
+                    Hook.exit("setConnected", "()V", "connected", 0)),
+            "sun/nio/ch/AsynchronousSocketChannelImpl", List.of(
+                    Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/AsynchronousSocketChannel;")),
+            "sun/nio/ch/UnixAsynchronousServerSocketChannelImpl", List.of(
+                    Hook.exit("<init>", "(Lsun/nio/ch/Port;)V", "created", 0)),
+            "sun/nio/ch/AsynchronousServerSocketChannelImpl", List.of(
+                    Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/AsynchronousServerSocketChannel;")),
+            // Not a socket: the moment the platform MBean server exists, to register the agent's MBean (AgentStatus).
+            "java/lang/management/ManagementFactory", List.of(Hook.returned("getPlatformMBeanServer",
+                    "()Ljavax/management/MBeanServer;", "platformMBeanServer")));
+
+    /** Netty's setters of the five options on its native socket channel configs: each replaces its argument. */
+    private static final List<Hook> NETTY_SETTERS = List.of(
+            Hook.intOption("setKeepAlive", "(Z)", "SO_KEEPALIVE"),
+            Hook.intOption("setTcpKeepIdle", "(I)", "TCP_KEEPIDLE"),
+            Hook.intOption("setTcpKeepIntvl", "(I)", "TCP_KEEPINTERVAL"),
+            Hook.intOption("setTcpKeepCnt", "(I)", "TCP_KEEPCOUNT"),
+            Hook.intOption("setTcpUserTimeout", "(I)", "TCP_USER_TIMEOUT"));
+
+    /**
+     * Netty classes by their name below the root package of their copy; {@code {n}} in a descriptor stands for
+     * {@code L<root>/}. Netty 4.1 is compiled to Java 6: the inserted code uses no invokedynamic.
+     */
+    static final Map<String, List<Hook>> NETTY_TARGETS = Map.of(
+            "/bootstrap/Bootstrap", List.of(Hook.exit("init", "({n}channel/Channel;)V", "created", 1)),
+            // An accepted child, at the entry of the acceptor's channelRead: the server's event loop holds it alone,
+            // before its child handler is added and before it is registered with (handed to) its own event loop.
+            "/bootstrap/ServerBootstrap$ServerBootstrapAcceptor", List.of(Hook.entry("channelRead",
+                    "({n}channel/ChannelHandlerContext;Ljava/lang/Object;)V", "created", 2)),
+            // At entry: the channel is active and this is its event loop, and no handler has seen it active yet.
+            "/channel/DefaultChannelPipeline", List.of(
+                    Hook.entry("fireChannelActive", "(){n}channel/ChannelPipeline;", "connected", 0)),
+            "/channel/epoll/EpollSocketChannelConfig", NETTY_SETTERS,
+            "/channel/uring/IoUringSocketChannelConfig", NETTY_SETTERS,
+            "/incubator/channel/uring/IOUringSocketChannelConfig", NETTY_SETTERS);
+
+    /** One inserted call: on every normal return, at entry, or at entry to replace the value an option is set to. */
+    static final class Hook {
+        /** An exit hook that passes the method's return value to the bridge instead of a local. */
+        static final int RETURNED = -1;
+
+        final String method;
+        final String descriptor;
+        final String bridgeMethod;
+        /**
+         * For event hooks: the local holding the socket (0 = this, 1 = the first argument, 2 = the second), or
+         * {@link #RETURNED} for an exit hook that passes the return value.
+         */
+        final int socketLocal;
+        final boolean atEntry;
+        /** An option setter's hook: the bridge returns the value to set instead of the application's. */
+        final boolean replacesValue;
+        /** For Netty's setters: the option's name; their descriptors are matched up to the return type. */
+        final String optionName;
+
+        private Hook(String method, String descriptor, String bridgeMethod, int socketLocal, boolean atEntry,
+                     boolean replacesValue, String optionName) {
+            this.method = method;
+            this.descriptor = descriptor;
+            this.bridgeMethod = bridgeMethod;
+            this.socketLocal = socketLocal;
+            this.atEntry = atEntry;
+            this.replacesValue = replacesValue;
+            this.optionName = optionName;
+        }
+
+        /** The same hook with {@code {n}} replaced by a Netty copy's root. */
+        Hook forRoot(String root) {
+            return new Hook(method, descriptor.replace("{n}", "L" + root + "/"), bridgeMethod, socketLocal, atEntry,
+                    replacesValue, optionName);
+        }
+
+        /** An option setter's hook whose option is the legacy integer id ({@code setOption(int, Object)}). */
+        boolean legacyOption() {
+            return bridgeMethod.equals("legacyOption");
+        }
+
+        /** The descriptor of the bridge method the inserted code calls: the one place both weavers take it from. */
+        String bridgeDescriptor() {
+            if (optionName != null) {
+                return "(Ljava/lang/Object;Ljava/lang/String;I)I";
+            }
+            if (replacesValue) {
+                return legacyOption() ? "(Ljava/lang/Object;ILjava/lang/Object;)Ljava/lang/Object;"
+                        : "(Ljava/lang/Object;Ljava/lang/Object;Ljava/lang/Object;)Ljava/lang/Object;";
+            }
+            return "(Ljava/lang/Object;)V";
+        }
+
+        boolean matches(String name, String methodDescriptor) {
+            return method.equals(name)
+                    && (optionName != null ? methodDescriptor.startsWith(descriptor) : descriptor.equals(methodDescriptor));
+        }
+
+        static Hook exit(String method, String descriptor, String bridgeMethod, int socketLocal) {
+            return new Hook(method, descriptor, bridgeMethod, socketLocal, false, false, null);
+        }
+
+        static Hook entry(String method, String descriptor, String bridgeMethod, int socketLocal) {
+            return new Hook(method, descriptor, bridgeMethod, socketLocal, true, false, null);
+        }
+
+        static Hook returned(String method, String descriptor, String bridgeMethod) {
+            return new Hook(method, descriptor, bridgeMethod, RETURNED, false, false, null);
+        }
+
+        static Hook option(String method, String descriptor) {
+            return new Hook(method, descriptor, "option", 0, true, true, null);
+        }
+
+        static Hook legacyOption(String method, String descriptor) {
+            return new Hook(method, descriptor, "legacyOption", 0, true, true, null);
+        }
+
+        static Hook intOption(String method, String parameters, String optionName) {
+            return new Hook(method, parameters, "intOption", 0, true, true, optionName);
+        }
+
+        @Override
+        public String toString() {
+            return method + descriptor;
+        }
+    }
+
+    private final HardeningLog log;
+
+    public SocketTransformer(HardeningLog log) {
+        this.log = log;
+    }
+
+    @Override
+    public byte[] transform(ClassLoader loader, String className, Class<?> redefined, ProtectionDomain domain,
+                            byte[] bytes) {
+        if (className == null) {
+            return null;
+        }
+        List<Hook> hooks = loader == null ? TARGETS.get(className) : nettyHooks(className);
+        if (hooks == null) {
+            return null;
+        }
+        try {
+            List<Hook> found = new ArrayList<>();
+            byte[] hooked = loader == null ? jdkClass(className, bytes, hooks, found)
+                    : HookWeaver.rewrite(bytes, hooks, found);
+            if (hooked != null || loader == null) {
+                reportMissing(className, hooks, found, loader == null);
+            }
+            return hooked;
+        } catch (Throwable t) {
+            log.error("cannot hook " + className.replace('/', '.') + ", its connections will not be hardened: " + t);
+            return null;
+        }
+    }
+
+    /** The JDK's classes load on every JVM's start path: patched directly, ASM only if the patcher declines. */
+    private byte[] jdkClass(String className, byte[] bytes, List<Hook> hooks, List<Hook> found) {
+        try {
+            return JdkClassPatcher.patch(bytes, hooks, found);
+        } catch (JdkClassPatcher.Unsupported e) {
+            log.debug(className.replace('/', '.') + " hooked with ASM: " + e.getMessage());
+            found.clear();
+            return HookWeaver.rewrite(bytes, hooks, found);
+        }
+    }
+
+    /** A JDK or Netty whose internals moved: fail loudly rather than harden nothing in silence. */
+    private void reportMissing(String className, List<Hook> hooks, List<Hook> found, boolean jdk) {
+        List<Hook> missing = new ArrayList<>(hooks);
+        missing.removeAll(found);
+        if (!missing.isEmpty()) {
+            log.error(className.replace('/', '.') + " has no " + missing + (jdk ? " on this JDK ("
+                    + System.getProperty("java.runtime.version") + ")" : "") + "; connections through it may not be"
+                    + " hardened");
+        }
+    }
+
+    /** The hooks of a class that looks like one of Netty's, written against its copy's root; null for others. */
+    private static List<Hook> nettyHooks(String className) {
+        for (Map.Entry<String, List<Hook>> target : NETTY_TARGETS.entrySet()) {
+            if (className.endsWith(target.getKey()) && className.length() > target.getKey().length()) {
+                String root = className.substring(0, className.length() - target.getKey().length());
+                List<Hook> hooks = new ArrayList<>();
+                for (Hook hook : target.getValue()) {
+                    hooks.add(hook.forRoot(root));
+                }
+                return hooks;
+            }
+        }
+        return null;
+    }
+}

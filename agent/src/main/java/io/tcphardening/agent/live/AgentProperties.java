@@ -1,0 +1,55 @@
+package io.tcphardening.agent.live;
+
+import io.tcphardening.agent.harden.SocketHardener;
+import io.tcphardening.agent.instrument.JdkInternals;
+import io.tcphardening.agent.observe.AgentVersion;
+import io.tcphardening.agent.settings.Settings;
+import io.tcphardening.agent.settings.SettingsLoader;
+import io.tcphardening.agent.settings.TcpOption;
+import java.util.Properties;
+
+/**
+ * What the running agent shows to tools outside the JVM, as agent properties: the JVM's attach mechanism serves them
+ * ({@code VirtualMachine.getAgentProperties()}, a read-only request like jcmd's), so {@code inspect} can compare a
+ * process's sockets with the settings in force there, and {@code attach} can print what its attach did. Unlike system
+ * properties, the application does not see them, and the agent does not read them back as configuration.
+ */
+public final class AgentProperties {
+
+    public static final String VERSION = "tcphardening.version";
+    /** The effective settings of the five options, written as agent arguments: {@link SettingsLoader} reads them. */
+    public static final String SETTINGS = "tcphardening.settings";
+    /** Followed by the id an {@code attach} command passed; see {@link AttachReport}. */
+    public static final String ATTACH_REPORT = "tcphardening.attach.";
+
+    private AgentProperties() {
+        // no instances
+    }
+
+    /** The hardener's current settings; synchronized and read here, so that the latest of two updates stays. */
+    public static synchronized void publishSettings(SocketHardener hardener) throws ReflectiveOperationException {
+        Properties properties = agentProperties();
+        properties.setProperty(VERSION, AgentVersion.version());
+        properties.setProperty(SETTINGS, asArguments(hardener.settings()));
+    }
+
+    static synchronized void publish(String key, String value) throws ReflectiveOperationException {
+        agentProperties().setProperty(key, value);
+    }
+
+    /** "keepalive=true,keepalive.idle=60s,...": one entry per option, {@code unchanged} included. */
+    public static String asArguments(Settings settings) {
+        StringBuilder text = new StringBuilder();
+        for (TcpOption option : TcpOption.ALL) {
+            int value = settings.value(option);
+            text.append(text.length() == 0 ? "" : ",").append(option.key).append('=')
+                    .append(value == Settings.UNCHANGED ? SettingsLoader.UNCHANGED : option.format(value));
+        }
+        return text.toString();
+    }
+
+    /** The JDK's own agent properties ({@code jdk.internal.vm}, exported to the agent by {@link JdkInternals}). */
+    private static Properties agentProperties() throws ReflectiveOperationException {
+        return (Properties) Class.forName("jdk.internal.vm.VMSupport").getMethod("getAgentProperties").invoke(null);
+    }
+}

@@ -1,0 +1,109 @@
+package io.tcphardening.agent.live;
+
+import io.tcphardening.agent.harden.SocketHardener;
+import io.tcphardening.agent.instrument.JdkInternals;
+import java.io.FileDescriptor;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Hardens the TCP connections and listeners that were open before the agent was attached, from inside the JVM.
+ *
+ * <p>The agent holds no object for them, only descriptor numbers from {@code /proc/self/fd}, and a number can be
+ * closed by the application and reused by an unrelated file at any moment. So no option is ever written to a listed
+ * number. Each is first duplicated ({@code dup}, the JDK's own {@code sun.nio.fs.UnixNativeDispatcher.dup}); the
+ * duplicate is checked to be the socket that was listed (its {@code /proc/self/fd} link names the same inode: if the
+ * number was closed and reused between the listing and the {@code dup}, it names another); the options are set on the
+ * duplicate, which is the same socket and cannot be closed under us, because the agent owns it; then the duplicate is
+ * closed. A socket the application closes meanwhile simply stays open a few microseconds longer.
+ *
+ * <p>Options set this way on a Netty native channel are right in the kernel (Netty's getters read them from there).
+ */
+public final class ExistingSockets {
+
+    private final MethodHandle dup;
+    private final MethodHandle close;
+    private final MethodHandle newFd;
+
+    public ExistingSockets(JdkInternals jdk) throws ReflectiveOperationException {
+        Class<?> unix = jdk.jdkClass("sun.nio.fs.UnixNativeDispatcher");
+        MethodHandles.Lookup lookup = jdk.privateLookup(unix);
+        dup = lookup.findStatic(unix, "dup", MethodType.methodType(int.class, int.class));
+        close = lookup.findStatic(unix, "close", MethodType.methodType(void.class, int.class));
+        Class<?> ioUtil = jdk.jdkClass("sun.nio.ch.IOUtil");
+        newFd = jdk.privateLookup(ioUtil).findStatic(ioUtil, "newFD",
+                MethodType.methodType(FileDescriptor.class, int.class));
+    }
+
+    /** Hardens every TCP socket of this JVM with the hardener's current settings; returns the summary line. */
+    public String harden(SocketHardener hardener) {
+        if (!hardener.settings().setsAnything()) {
+            return "connections open before the attach: nothing to set, every option is unchanged";
+        }
+        Map<String, Integer> hardened = new TreeMap<>();
+        List<String> skipped = new ArrayList<>();
+        List<ProcTcpSockets.Entry> sockets;
+        try {
+            sockets = ProcTcpSockets.of(ProcessHandle.current().pid());
+        } catch (Exception e) {
+            return "connections open before the attach: not hardened, /proc cannot be read: " + e;
+        }
+        for (ProcTcpSockets.Entry socket : sockets) {
+            String reason = harden(hardener, socket);
+            if (reason == null) {
+                hardened.merge(socket.state, 1, Integer::sum);
+            } else {
+                skipped.add("fd " + socket.fd + " " + ProcTcpSockets.format(socket.local) + " " + reason);
+            }
+        }
+        int total = 0;
+        StringBuilder byState = new StringBuilder();
+        for (Map.Entry<String, Integer> state : hardened.entrySet()) {
+            total += state.getValue();
+            byState.append(byState.length() == 0 ? "" : ", ").append(state.getKey()).append(' ')
+                    .append(state.getValue());
+        }
+        StringBuilder line = new StringBuilder("connections open before the attach: hardened ").append(total);
+        if (total > 0) {
+            line.append(" (").append(byState).append(')');
+        }
+        line.append(", skipped ").append(skipped.size());
+        for (String reason : skipped) {
+            line.append("; ").append(reason);
+        }
+        return line.toString();
+    }
+
+    /** Null when hardened, else why not. */
+    private String harden(SocketHardener hardener, ProcTcpSockets.Entry socket) {
+        int duplicate;
+        try {
+            duplicate = (int) dup.invokeExact(socket.fd);
+        } catch (Throwable closed) {
+            return "closed since it was listed (" + closed.getMessage() + ")";
+        }
+        try {
+            String now = Files.readSymbolicLink(Paths.get("/proc/self/fd/" + duplicate)).toString();
+            if (!now.equals(ProcTcpSockets.link(socket.inode))) {
+                return "closed since it was listed, its number now reused by " + now + ": not touched";
+            }
+            String mismatch = hardener.hardenExisting((FileDescriptor) newFd.invokeExact(duplicate));
+            return mismatch == null ? null : "the kernel kept " + mismatch;
+        } catch (Throwable t) {
+            return "failed: " + t;
+        } finally {
+            try {
+                close.invokeExact(duplicate);
+            } catch (Throwable ignored) {
+                // the duplicate is ours alone; closing it cannot fail in a way that matters to the application
+            }
+        }
+    }
+}
