@@ -27,15 +27,17 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * Sockets closed by another thread at every moment of connect, accept and hardening (and Netty channels closed by
  * their own handler in {@code channelActive}): {@value #RACES} races per API (java.net.Socket, SocketChannel blocking
- * and non-blocking, AsynchronousSocketChannel, Netty epoll), in forked JVMs
- * on every JDK, with the agent, and {@value #PLAIN_RACES} per API without it ({@link CloseRaceApp},
- * {@code NettyRaceApp}).
+ * and non-blocking, AsynchronousSocketChannel, Netty epoll), in forked JVMs on every JDK, as many with the agent as
+ * without it ({@link CloseRaceApp}, {@code NettyRaceApp}).
  *
  * <p>What the application saw is compared as the set of exception kinds (class and message) per API and side, not as
  * counts: which kinds occur, and how often, depends on where each close lands, which is timing — the agent's own
  * work inside connect shifts it, and so does the load of the machine. So the agent's run may have no kind that the
- * run without the agent did not have, except the few {@link #TIMING_KINDS} that the JDK throws for a close at a
- * moment that is merely rarer in one run than in the other; a "Bad file descriptor" is never among them.
+ * run without the agent did not have, except the {@link #TIMING_KINDS}: kinds the JDK throws for a close at a moment
+ * that both runs have, each listed with the reason it can be rare enough to show in one run only. Both runs make the
+ * same number of races, so that a rare kind is as likely to show in either; a kind the JDK produces once in a few
+ * hundred thousand races still shows in one run only now and then, which is why the list exists. A
+ * "Bad file descriptor" is never among them.
  *
  * <p>Options written to a descriptor number after its socket was closed would land on whatever took the number:
  * right after each close the application opens an unrelated UDP or Unix-domain socket, which takes it whenever the
@@ -46,8 +48,6 @@ import org.junit.jupiter.api.TestFactory;
 class CloseRaceIT {
 
     static final int RACES = 20_000;
-    /** The run without the agent only needs to show which kinds the JDK produces: a quarter of the races do. */
-    static final int PLAIN_RACES = RACES / 4;
 
     /** Only to count reused descriptor numbers (DescriptorNumbers); the same in both runs. */
     private static final String[] OPENS = {"--add-opens=java.base/java.io=ALL-UNNAMED",
@@ -56,13 +56,18 @@ class CloseRaceIT {
     /**
      * Kinds a close causes at a moment that both runs have but either may hit too rarely to show: a connect, or the
      * option set after it, overtaken by the close of its socket at any of its steps, or a connect refused or reset
-     * by the close of the listener.
+     * by the close of the listener. "Broken pipe" is the reset's twin: when the listener's close resets a connection
+     * that the server side had already accepted and closed, the client's socket is in CLOSE_WAIT, and Linux reports
+     * the reset there as EPIPE rather than ECONNRESET; the JDK reads it as the connect's pending error
+     * ({@code checkConnect}), before the agent's hook at the end of the connect has run. Seen once in about 260,000
+     * asynchronous races on JDK 17 (in a run with the agent, which does not touch the socket before that read).
      */
     private static final Set<String> TIMING_KINDS = Set.of(
             "connect java.net.SocketException: Socket closed",
             "connect java.net.SocketException: Socket is closed",
             "connect java.net.ConnectException: Connection refused",
             "connect java.net.SocketException: Connection reset by peer",
+            "connect java.net.SocketException: Broken pipe",
             "connect java.nio.channels.ClosedChannelException: null",
             "connect java.nio.channels.AsynchronousCloseException: null",
             "connect io.netty.channel.StacklessClosedChannelException: null",
@@ -127,7 +132,7 @@ class CloseRaceIT {
         for (String open : OPENS) {
             jvm.jvmArg(open);
         }
-        List<String> args = new ArrayList<>(List.of(Integer.toString(agentArgs == null ? PLAIN_RACES : RACES)));
+        List<String> args = new ArrayList<>(List.of(Integer.toString(RACES)));
         args.addAll(apis);
         jvm.args(args.toArray(new String[0]));
         if (agentArgs != null) {
