@@ -18,6 +18,7 @@ public final class TcpHardeningBridge {
     public static final int CONNECTED = 1;
     public static final int ACCEPTED = 2;
     public static final int MBEAN_SERVER = 3;
+    public static final int OPTION_WRITTEN = 4;
 
     /** SocketOptions.SO_KEEPALIVE: the one option of ours that the legacy integer API can set. */
     private static final int LEGACY_SO_KEEPALIVE = 0x0008;
@@ -46,6 +47,14 @@ public final class TcpHardeningBridge {
     /** {@code ManagementFactory.getPlatformMBeanServer} returns {@code server}: the agent registers its MBean there. */
     public static void platformMBeanServer(Object server) {
         event(server, MBEAN_SERVER);
+    }
+
+    /**
+     * The application has written an option through the legacy socket implementation, which writes without holding
+     * its close lock: the agent lets that write be, and sets its own values again afterwards, under the lock.
+     */
+    public static void optionWritten(Object socket) {
+        event(socket, OPTION_WRITTEN);
     }
 
     /** The application sets an option; returns the value to set instead. */

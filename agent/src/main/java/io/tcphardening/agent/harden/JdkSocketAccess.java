@@ -34,6 +34,10 @@ final class JdkSocketAccess {
     private final VarHandle state;
     /** The asynchronous channels: open is what {@code isOpen()} says, under the read half of their close lock. */
     private final boolean closedThroughIsOpen;
+    /** The legacy implementation: open until its {@code closePending} is set, under its {@code fdLock}. */
+    private final VarHandle closePending;
+    /** The legacy implementation's connect hook runs where a normal return means connected. */
+    private final boolean connectedAtHook;
     private final int firstOpenState;
     private final int closingState;
     private final int connectedState;
@@ -41,8 +45,10 @@ final class JdkSocketAccess {
     private final VarHandle family;
     /** JDK 17's {@code NioSocketImpl.stream}: false for the old datagram socket implementation; null if absent. */
     private final VarHandle stream;
-    /** {@code NioSocketImpl.server}: whether the implementation serves a ServerSocket; null for other classes. */
+    /** Whether the implementation serves a ServerSocket ({@code NioSocketImpl.server}); null for other classes. */
     private final VarHandle server;
+    /** JDK 11 and 12's legacy implementation: {@code SocketImpl.serverSocket}, not null for a ServerSocket's. */
+    private final VarHandle serverSocket;
 
     private JdkSocketAccess(Builder b) {
         this.kind = b.kind;
@@ -51,12 +57,15 @@ final class JdkSocketAccess {
         this.lock = b.lock;
         this.state = b.state;
         this.closedThroughIsOpen = b.closedThroughIsOpen;
+        this.closePending = b.closePending;
+        this.connectedAtHook = b.connectedAtHook;
         this.firstOpenState = b.firstOpenState;
         this.closingState = b.closingState;
         this.connectedState = b.connectedState;
         this.family = b.family;
         this.stream = b.stream;
         this.server = b.server;
+        this.serverSocket = b.serverSocket;
     }
 
     /** The JDK implementation classes the agent hooks, by the name of the class that holds their state. */
@@ -65,6 +74,8 @@ final class JdkSocketAccess {
             switch (c.getName()) {
                 case "sun.nio.ch.NioSocketImpl":
                     return socketImpl(c);
+                case "java.net.AbstractPlainSocketImpl":
+                    return legacySocketImpl(c);
                 case "sun.nio.ch.SocketChannelImpl":
                     return channel(c, "SocketChannel", "ST_UNCONNECTED", "ST_CONNECTED");
                 case "sun.nio.ch.ServerSocketChannelImpl":
@@ -91,6 +102,27 @@ final class JdkSocketAccess {
         b.connectedState = constant(c, "ST_CONNECTED");
         b.server = field(c, "server");
         b.stream = optionalField(c, "stream");
+        return new JdkSocketAccess(b);
+    }
+
+    /**
+     * {@code java.net.Socket} and {@code ServerSocket} through the legacy implementation (JDK 11 to 17; JDK 11 and 12's
+     * {@code SocksSocketImpl} extends it, 13 to 17's wraps it). Its close takes {@code fdLock} and, while another
+     * thread is inside a read, write or accept, only marks {@code closePending} and points the descriptor's number at
+     * a marker socket (dup2): so the socket is open while {@code closePending} is false under {@code fdLock}.
+     */
+    private static JdkSocketAccess legacySocketImpl(Class<?> c) throws ReflectiveOperationException {
+        Builder b = new Builder("Socket");
+        b.serverKind = "ServerSocket";
+        b.fd = field(c.getSuperclass(), "fd");  // java.net.SocketImpl.fd
+        b.lock = field(c, "fdLock");
+        b.closePending = field(c, "closePending");
+        b.connectedAtHook = true;
+        b.stream = field(c, "stream");
+        b.server = optionalField(c, "isServer");  // JDK 13 to 17
+        if (b.server == null) {
+            b.serverSocket = field(c.getSuperclass(), "serverSocket");  // JDK 11 and 12
+        }
         return new JdkSocketAccess(b);
     }
 
@@ -142,11 +174,17 @@ final class JdkSocketAccess {
     // ---- use
 
     String kind(Object socket) {
-        return server != null && (boolean) server.get(socket) ? serverKind : kind;
+        boolean isServer = server != null ? (boolean) server.get(socket)
+                : serverSocket != null && (Object) serverSocket.get(socket) != null;
+        return isServer ? serverKind : kind;
     }
 
-    boolean isTcp(Object socket) {
-        if (stream != null && !(boolean) stream.get(socket)) {
+    /**
+     * An accepted socket is TCP whatever its fields say: the legacy implementation never sets {@code stream} on the
+     * sockets it accepts.
+     */
+    boolean isTcp(Object socket, boolean accepted) {
+        if (stream != null && !accepted && !(boolean) stream.get(socket)) {
             return false;
         }
         Object protocolFamily = family == null ? null : (Object) family.get(socket);
@@ -155,7 +193,7 @@ final class JdkSocketAccess {
 
     /** For a socket that connects: whether it has. Only meaningful inside {@link #locked}. */
     boolean isConnected(Object socket) {
-        return connectedState >= 0 && (int) state.get(socket) == connectedState;
+        return connectedAtHook || connectedState >= 0 && (int) state.get(socket) == connectedState;
     }
 
     /**
@@ -188,12 +226,15 @@ final class JdkSocketAccess {
         boolean open;
         if (closedThroughIsOpen) {
             open = ((Channel) socket).isOpen();
+        } else if (closePending != null) {
+            open = !(boolean) closePending.get(socket);
         } else {
             int current = (int) state.get(socket);
             open = current >= firstOpenState && current < closingState;
         }
         FileDescriptor descriptor = open ? (FileDescriptor) (Object) fd.get(socket) : null;
-        return descriptor == null ? null : action.run(descriptor);
+        // valid(): the legacy implementation creates the FileDescriptor object before the socket it will hold
+        return descriptor == null || !descriptor.valid() ? null : action.run(descriptor);
     }
 
     /** Collects the fields of one class. */
@@ -204,12 +245,15 @@ final class JdkSocketAccess {
         VarHandle lock;
         VarHandle state;
         boolean closedThroughIsOpen;
+        VarHandle closePending;
+        boolean connectedAtHook;
         int firstOpenState;
         int closingState = Integer.MAX_VALUE;
         int connectedState = -1;
         VarHandle family;
         VarHandle stream;
         VarHandle server;
+        VarHandle serverSocket;
 
         Builder(String kind) {
             this.kind = kind;

@@ -11,6 +11,8 @@ import java.io.FileDescriptor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketOption;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The one place that applies options to sockets. Two moments:
@@ -101,7 +103,7 @@ public final class SocketHardener implements AgentState {
         }
         JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
         if (jdkSocket != null) {
-            if (jdkSocket.isTcp(socket)) {
+            if (jdkSocket.isTcp(socket, false)) {
                 jdkSocket.locked(socket, new SetAll(socket, jdkSocket.kind(socket), current));
             }
             return;
@@ -121,7 +123,7 @@ public final class SocketHardener implements AgentState {
     void established(Object socket, boolean accepted) throws Exception {
         JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
         if (jdkSocket != null) {
-            if (jdkSocket.isTcp(socket)) {
+            if (jdkSocket.isTcp(socket, accepted)) {
                 ConnectionLine line = jdkSocket.locked(socket,
                         new Confirm(jdkSocket, socket, accepted, settings, log.enabled(LogLevel.INFO)));
                 report(line, socket);
@@ -165,7 +167,6 @@ public final class SocketHardener implements AgentState {
         if (applicationValue == configured || applicationValue < option.min || applicationValue > option.max) {
             return value;
         }
-        counters.countReplaced(option);
         String description = "application's " + option.key + "=" + option.format(applicationValue)
                 + " replaced by " + option.format(configured);
         String kind;
@@ -182,10 +183,36 @@ public final class SocketHardener implements AgentState {
             kind = type == null ? socket.getClass().getName() : type.kind;
             connection = open == null || !type.isReported(channel) ? null : endpoints(open);
         }
+        replaced(socket, kind, connection, option, description);
+        return option.toJdkValue(configured);
+    }
+
+    /** Counted, and logged once per socket and option: with the connection's line if not connected yet. */
+    private void replaced(Object socket, String kind, String connection, TcpOption option, String description) {
+        counters.countReplaced(option);
         if (overrides.replaced(socket, option, description, connection != null) && log.enabled(LogLevel.INFO)) {
             log.info(kind + " " + connection + ": " + description);
         }
-        return option.toJdkValue(configured);
+    }
+
+    /**
+     * The application has written an option of a JDK socket whose implementation writes without holding its close
+     * lock (the legacy {@code PlainSocketImpl}): a value the agent put in its place would be written as unsafely, to
+     * whatever owns the descriptor's number after a racing close. So that write stays the application's own, and
+     * here, under the lock and only while the socket is open, every configured option that differs is set again.
+     */
+    void applicationWrote(Object socket) throws Exception {
+        Settings current = settings;
+        JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
+        // the fallback route writes through the socket's own setOption, which would come back here
+        if (jdkSocket == null || !current.setsAnything() || !(route instanceof NativeSocketOptions)) {
+            return;
+        }
+        String kind = jdkSocket.kind(socket);
+        Restored restored = jdkSocket.locked(socket, new Restore(socket, kind, current));
+        for (int i = 0; restored != null && i < restored.options.size(); i++) {
+            replaced(socket, kind, restored.connection, restored.options.get(i), restored.descriptions.get(i));
+        }
     }
 
     /**
@@ -325,6 +352,51 @@ public final class SocketHardener implements AgentState {
                 return null;  // a connect that failed, or a non-blocking one still pending
             }
             return confirmAll(route.open(socket, fd), socketAccess.kind(socket), accepted, current, logging);
+        }
+    }
+
+    /** What {@link Restore} set again: the options, how each is described, and the connection if connected. */
+    private static final class Restored {
+        final List<TcpOption> options = new ArrayList<>();
+        final List<String> descriptions = new ArrayList<>();
+        String connection;
+    }
+
+    /** Sets again, from the kernel's values, every configured option that the application's write changed. */
+    private final class Restore implements JdkSocketAccess.Locked<Restored> {
+        private final Object socket;
+        private final String kind;
+        private final Settings current;
+
+        Restore(Object socket, String kind, Settings current) {
+            this.socket = socket;
+            this.kind = kind;
+            this.current = current;
+        }
+
+        @Override
+        public Restored run(FileDescriptor fd) {
+            OpenSocket open = route.open(socket, fd);
+            Restored restored = new Restored();
+            for (TcpOption option : TcpOption.ALL) {
+                if (!current.isSet(option) || !open.supports(option)) {
+                    continue;
+                }
+                int configured = current.value(option);
+                try {
+                    int written = open.get(option);
+                    if (written != configured) {
+                        open.set(option, configured);
+                        restored.options.add(option);
+                        restored.descriptions.add("application's " + option.key + "=" + option.format(written)
+                                + " replaced by " + option.format(configured));
+                    }
+                } catch (Exception e) {
+                    fail(option, kind, e);
+                }
+            }
+            restored.connection = open.remote() == null ? null : endpoints(open);
+            return restored;
         }
     }
 

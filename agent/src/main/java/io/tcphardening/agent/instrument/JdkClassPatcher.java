@@ -71,6 +71,27 @@ public final class JdkClassPatcher {
         }
     }
 
+    /** Name and descriptor of every method the class declares, {@code "<init>(Ljava/lang/Object;)V"} say. */
+    static List<String> declaredMethods(byte[] classFile) throws Unsupported {
+        JdkClassPatcher reader = new JdkClassPatcher(classFile);
+        try {
+            reader.readConstantPool();
+            int p = reader.constantPoolEnd + 6;        // access_flags, this_class, super_class
+            p += 2 + 2 * reader.u2(p);                 // interfaces
+            p = reader.skipMembers(p);                 // fields
+            int methods = reader.u2(p);
+            p += 2;
+            List<String> declared = new ArrayList<>(methods);
+            for (int m = 0; m < methods; m++) {
+                declared.add(reader.utf8(reader.u2(p + 2)) + reader.utf8(reader.u2(p + 4)));
+                p = reader.skipMember(p);
+            }
+            return declared;
+        } catch (RuntimeException malformed) {
+            throw new Unsupported("a class file it cannot read: " + malformed);
+        }
+    }
+
     /**
      * Loads the patcher's classes now, in premain. Loaded later, they would be defined while a JDK socket class is
      * being defined, in sight of every other agent's transformer: one that opens a socket there finds that socket
@@ -512,11 +533,17 @@ public final class JdkClassPatcher {
         int count = u2(p);
         p += 2;
         for (int i = 0; i < count; i++) {
-            int attributes = u2(p + 6);
-            p += 8;
-            for (int a = 0; a < attributes; a++) {
-                p += 6 + u4(p + 2);
-            }
+            p = skipMember(p);
+        }
+        return p;
+    }
+
+    /** Past one field_info or method_info. */
+    private int skipMember(int p) {
+        int attributes = u2(p + 6);
+        p += 8;
+        for (int a = 0; a < attributes; a++) {
+            p += 6 + u4(p + 2);
         }
         return p;
     }

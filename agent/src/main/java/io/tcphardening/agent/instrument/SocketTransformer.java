@@ -6,6 +6,7 @@ import java.security.ProtectionDomain;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Rewrites the few JDK classes behind every TCP socket, and the few Netty classes behind its native transports, so
@@ -27,7 +28,14 @@ public final class SocketTransformer implements ClassFileTransformer {
     private static final String FD = "Ljava/io/FileDescriptor;";
     private static final String SET_OPTION = "(Ljava/net/SocketOption;Ljava/lang/Object;)";
 
-    /** Every hooked method of every hooked class: the same in JDK 11 to 25. */
+    /**
+     * Every hooked method of every hooked class, JDK 11 to 25. Where JDKs differ, the hooks say it by structure rather
+     * than by version: {@link Hook#firstOf} hooks the first of several shapes a class declares (JDK 11's NIO
+     * constructors have no ProtocolFamily, and on 16+ the old shape still exists but delegates to the new one, so only
+     * one may be hooked), and {@link Hook#optional} a method that one JDK declares in this class and another in its
+     * superclass. The legacy {@code java.net} implementation (the default on 11 and 12, chosen with
+     * {@code -Djdk.net.usePlainSocketImpl} on 13 to 17, gone from 18) is hooked wherever it exists.
+     */
     public static final Map<String, List<Hook>> TARGETS = Map.of(
             "sun/nio/ch/NioSocketImpl", List.of(
                     Hook.exit("create", "(Z)V", "created", 0),
@@ -36,15 +44,33 @@ public final class SocketTransformer implements ClassFileTransformer {
                     Hook.option("setOption", SET_OPTION + "V"),
                     Hook.legacyOption("setOption", "(ILjava/lang/Object;)V")),
             "sun/nio/ch/SocketChannelImpl", List.of(
-                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + ")V", "created", 0),
-                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + FD + SOCKET_ADDRESS + ")V", "accepted", 0),
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + ")V", "created", 0).firstOf(1),
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + ")V", "created", 0).firstOf(1),
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + FD + SOCKET_ADDRESS + ")V", "accepted", 0)
+                            .firstOf(2),
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FD + "Ljava/net/InetSocketAddress;)V", "accepted", 0)
+                            .firstOf(2),
                     Hook.exit("endConnect", "(ZZ)V", "connected", 0),
                     Hook.exit("endFinishConnect", "(ZZ)V", "connected", 0),
                     Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/SocketChannel;")),
             "sun/nio/ch/ServerSocketChannelImpl", List.of(
-                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + ")V", "created", 0),
-                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + FD + "Z)V", "created", 0),
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + ")V", "created", 0).firstOf(1),
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + ")V", "created", 0).firstOf(1),
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FAMILY + FD + "Z)V", "created", 0).firstOf(2),
+                    Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FD + "Z)V", "created", 0).firstOf(2),
                     Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/ServerSocketChannel;")),
+            // The legacy implementation: its socket, its connect (one funnel for every connect variant: a normal
+            // return means connected), the accepted socket (the argument), and the application's writes. It writes
+            // options without its close lock, so a write racing a close can reach the number's next owner: the
+            // application's own value is written as the JDK writes it, and the agent's set again after, locked.
+            "java/net/AbstractPlainSocketImpl", List.of(
+                    Hook.exit("create", "(Z)V", "created", 0),
+                    Hook.exit("doConnect", "(Ljava/net/InetAddress;II)V", "connected", 0),
+                    Hook.exit("accept", "(Ljava/net/SocketImpl;)V", "accepted", 1),
+                    Hook.exit("setOption", "(ILjava/lang/Object;)V", "optionWritten", 0),
+                    Hook.exit("setOption", SET_OPTION + "V", "optionWritten", 0).optional()),  // here on 13 to 17
+            "java/net/PlainSocketImpl", List.of(
+                    Hook.exit("setOption", SET_OPTION + "V", "optionWritten", 0).optional()),  // here on 11, 12
             "sun/nio/ch/UnixAsynchronousSocketChannelImpl", List.of(
                     Hook.exit("<init>", "(Lsun/nio/ch/Port;)V", "created", 0),
                     Hook.exit("<init>", "(Lsun/nio/ch/Port;" + FD + "Ljava/net/InetSocketAddress;)V", "accepted", 0),
@@ -102,9 +128,14 @@ public final class SocketTransformer implements ClassFileTransformer {
         final boolean replacesValue;
         /** For Netty's setters: the option's name; their descriptors are matched up to the return type. */
         final String optionName;
+        /** {@link #REQUIRED}, {@link #OPTIONAL}, or the group of which the class's first declared member is hooked. */
+        final int choice;
+
+        static final int REQUIRED = 0;
+        static final int OPTIONAL = -1;
 
         private Hook(String method, String descriptor, String bridgeMethod, int socketLocal, boolean atEntry,
-                     boolean replacesValue, String optionName) {
+                     boolean replacesValue, String optionName, int choice) {
             this.method = method;
             this.descriptor = descriptor;
             this.bridgeMethod = bridgeMethod;
@@ -112,12 +143,77 @@ public final class SocketTransformer implements ClassFileTransformer {
             this.atEntry = atEntry;
             this.replacesValue = replacesValue;
             this.optionName = optionName;
+            this.choice = choice;
+        }
+
+        private Hook(String method, String descriptor, String bridgeMethod, int socketLocal, boolean atEntry,
+                     boolean replacesValue, String optionName) {
+            this(method, descriptor, bridgeMethod, socketLocal, atEntry, replacesValue, optionName, REQUIRED);
         }
 
         /** The same hook with {@code {n}} replaced by a Netty copy's root. */
         Hook forRoot(String root) {
             return new Hook(method, descriptor.replace("{n}", "L" + root + "/"), bridgeMethod, socketLocal, atEntry,
-                    replacesValue, optionName);
+                    replacesValue, optionName, choice);
+        }
+
+        /** One of a group of shapes: the first of the group that the class declares is hooked, the others not. */
+        Hook firstOf(int group) {
+            return new Hook(method, descriptor, bridgeMethod, socketLocal, atEntry, replacesValue, optionName, group);
+        }
+
+        /** Hooked where the class declares it, and not missed where it does not. */
+        Hook optional() {
+            return new Hook(method, descriptor, bridgeMethod, socketLocal, atEntry, replacesValue, optionName,
+                    OPTIONAL);
+        }
+
+        /**
+         * The hooks to insert into a class: every required one, and of the optional ones and the groups what the class
+         * declares. Reads the class's methods only where a choice is to be made.
+         */
+        static List<Hook> toInsert(byte[] classFile, List<Hook> hooks) throws JdkClassPatcher.Unsupported {
+            boolean choosing = false;
+            for (Hook hook : hooks) {
+                choosing |= hook.choice != REQUIRED;
+            }
+            if (!choosing) {
+                return hooks;
+            }
+            List<String> declared = JdkClassPatcher.declaredMethods(classFile);
+            List<Hook> chosen = new ArrayList<>();
+            List<Integer> groupsTaken = new ArrayList<>();
+            for (Hook hook : hooks) {
+                boolean isDeclared = declared.contains(hook.method + hook.descriptor);
+                if (hook.choice == REQUIRED || isDeclared && hook.choice == OPTIONAL) {
+                    chosen.add(hook);
+                } else if (isDeclared && hook.choice > 0 && !groupsTaken.contains(hook.choice)) {
+                    groupsTaken.add(hook.choice);
+                    chosen.add(hook);
+                }
+            }
+            return chosen;
+        }
+
+        /** What a class whose inserted hooks are {@code found} lacks of {@code hooks}: required hooks and groups. */
+        static List<String> missing(List<Hook> hooks, List<Hook> found) {
+            List<String> missing = new ArrayList<>();
+            List<Integer> groupsFound = new ArrayList<>();
+            for (Hook hook : found) {
+                groupsFound.add(hook.choice);
+            }
+            Map<Integer, List<Hook>> groupsMissing = new TreeMap<>();
+            for (Hook hook : hooks) {
+                if (hook.choice == REQUIRED && !found.contains(hook)) {
+                    missing.add(hook.toString());
+                } else if (hook.choice > 0 && !groupsFound.contains(hook.choice)) {
+                    groupsMissing.computeIfAbsent(hook.choice, g -> new ArrayList<>()).add(hook);
+                }
+            }
+            for (List<Hook> group : groupsMissing.values()) {
+                missing.add("any of " + group);
+            }
+            return missing;
         }
 
         /** An option setter's hook whose option is the legacy integer id ({@code setOption(int, Object)}). */
@@ -190,7 +286,7 @@ public final class SocketTransformer implements ClassFileTransformer {
         }
         try {
             List<Hook> found = new ArrayList<>();
-            byte[] hooked = loader == null ? jdkClass(className, bytes, hooks, found)
+            byte[] hooked = loader == null ? jdkClass(className, bytes, Hook.toInsert(bytes, hooks), found)
                     : HookWeaver.rewrite(bytes, hooks, found);
             if (hooked != null || loader == null) {
                 reportMissing(className, hooks, found, loader == null);
@@ -215,8 +311,7 @@ public final class SocketTransformer implements ClassFileTransformer {
 
     /** A JDK or Netty whose internals moved: fail loudly rather than harden nothing in silence. */
     private void reportMissing(String className, List<Hook> hooks, List<Hook> found, boolean jdk) {
-        List<Hook> missing = new ArrayList<>(hooks);
-        missing.removeAll(found);
+        List<String> missing = Hook.missing(hooks, found);
         if (!missing.isEmpty()) {
             log.error(className.replace('/', '.') + " has no " + missing + (jdk ? " on this JDK ("
                     + System.getProperty("java.runtime.version") + ")" : "") + "; connections through it may not be"
