@@ -60,9 +60,7 @@ public final class ConnectionEvents {
 
     private synchronized EnablingRecordings watchRecordings() {
         if (recordings == null) {
-            EnablingRecordings watching = new EnablingRecordings();
-            FlightRecorder.addListener(watching);  // calls recorderInitialized at once: the recorder exists
-            recordings = watching;
+            recordings = EnablingRecordings.watch();
         }
         return recordings;
     }
@@ -74,6 +72,17 @@ public final class ConnectionEvents {
      */
     private static final class EnablingRecordings implements FlightRecorderListener {
         volatile boolean seen;
+
+        /**
+         * Here, not in the outer class: passing this class as a {@code FlightRecorderListener} makes the verifier
+         * load that JFR interface with the class that does it, and a runtime without {@code jdk.jfr} (a slim jlinked
+         * image) must be able to load the outer class.
+         */
+        static EnablingRecordings watch() {
+            EnablingRecordings watching = new EnablingRecordings();
+            FlightRecorder.addListener(watching);  // calls recorderInitialized at once: the recorder exists
+            return watching;
+        }
 
         @Override
         public void recorderInitialized(FlightRecorder recorder) {

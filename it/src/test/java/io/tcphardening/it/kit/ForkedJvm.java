@@ -83,6 +83,7 @@ public final class ForkedJvm {
     public List<String> command() {
         List<String> command = new ArrayList<>(launcher);
         command.add(jdk.java().toString());
+        command.addAll(jdk.jvmArgs());
         command.addAll(jvmArgs);
         if (classpath != null) {
             command.add("-cp");

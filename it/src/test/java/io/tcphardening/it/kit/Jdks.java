@@ -2,7 +2,10 @@ package io.tcphardening.it.kit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -25,16 +28,39 @@ public final class Jdks {
     private Jdks() {
     }
 
-    /** One JDK: its home, feature release and full version. */
+    /** One JDK: its home, feature release and full version; a variant also has JVM options of its own. */
     public static final class Jdk {
         private final Path home;
         private final int major;
         private final String version;
+        private final List<String> jvmArgs;
+        private final String name;
 
         Jdk(Path home, int major, String version) {
+            this(home, major, version, List.of(), "JDK " + major);
+        }
+
+        private Jdk(Path home, int major, String version, List<String> jvmArgs, String name) {
             this.home = home;
             this.major = major;
             this.version = version;
+            this.jvmArgs = jvmArgs;
+            this.name = name;
+        }
+
+        /** Options every JVM started on this JDK gets (ForkedJvm puts them first). */
+        public List<String> jvmArgs() {
+            return jvmArgs;
+        }
+
+        /** "JDK 17", or "JDK 17 legacy socket impl" for the variant. */
+        public String name() {
+            return name;
+        }
+
+        /** Whether java.net.Socket runs on the legacy PlainSocketImpl here (JDK 11 and 12, or the variant). */
+        public boolean legacySocketImpl() {
+            return !jvmArgs.isEmpty() || has(this, "java/net/AbstractPlainSocketImpl") && !has(this, NIO_SOCKET_IMPL);
         }
 
         public Path home() {
@@ -55,7 +81,39 @@ public final class Jdks {
 
         @Override
         public String toString() {
-            return "JDK " + major + " (" + version + ", " + home + ")";
+            return name + " (" + version + ", " + home + (jvmArgs.isEmpty() ? "" : ", " + jvmArgs) + ")";
+        }
+    }
+
+    private static final String NIO_SOCKET_IMPL = "sun/nio/ch/NioSocketImpl";
+    private static List<Jdk> legacyVariants;
+
+    /**
+     * The JDKs that have both socket implementations (13 to 17), each as a variant that selects the legacy one with
+     * {@code -Djdk.net.usePlainSocketImpl=true}: what every test of java.net.Socket and ServerSocket runs again on.
+     * Found by the classes in each JDK's runtime image, so a JDK added later is picked up as it is.
+     */
+    public static synchronized List<Jdk> legacySocketImplVariants() {
+        if (legacyVariants == null) {
+            List<Jdk> variants = new ArrayList<>();
+            for (Jdk jdk : all()) {
+                if (has(jdk, NIO_SOCKET_IMPL) && has(jdk, "java/net/AbstractPlainSocketImpl")) {
+                    variants.add(new Jdk(jdk.home, jdk.major, jdk.version,
+                            List.of("-Djdk.net.usePlainSocketImpl=true"), "JDK " + jdk.major + " legacy socket impl"));
+                }
+            }
+            legacyVariants = List.copyOf(variants);
+            System.out.println("[jdks] with the legacy socket implementation to select: " + legacyVariants);
+        }
+        return legacyVariants;
+    }
+
+    /** Whether the JDK's runtime image holds the class, read through the jrt file system of that JDK. */
+    private static boolean has(Jdk jdk, String internalName) {
+        try (FileSystem jrt = FileSystems.newFileSystem(URI.create("jrt:/"), Map.of("java.home", jdk.home.toString()))) {
+            return Files.exists(jrt.getPath("modules", "java.base", internalName + ".class"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -103,6 +161,11 @@ public final class Jdks {
             throw new UncheckedIOException(e);
         }
         return candidates;
+    }
+
+    /** The JDK (or jlinked runtime) in {@code dir}, or null if it is none of Java 11 or newer. */
+    public static Jdk at(Path dir) {
+        return read(dir);
     }
 
     private static Jdk read(Path dir) {
