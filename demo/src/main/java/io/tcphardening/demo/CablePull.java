@@ -24,9 +24,11 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * CablePull --agent JAR --config agent.properties [--runs none,libkeepalive,agent] [--window SECONDS]
- *           [--svg FILE] [--java PATH] [--machine]
+ *           [--svg FILE] [--java PATH] [--jvm-arg OPTION] [--machine]
  * </pre>
  * {@code --machine} adds one line per result, {@code RESULT run kind state ms} ({@code -1}: still waiting).
+ * {@code --jvm-arg} is given to the client's and the server's JVMs in every run (for example
+ * {@code -Djdk.net.usePlainSocketImpl=true}, the legacy socket implementation of JDK 13 to 17).
  */
 public final class CablePull {
 
@@ -35,14 +37,16 @@ public final class CablePull {
     private final Path agent;
     private final Path config;
     private final String java;
+    private final List<String> baseJvmArgs;
     private final int windowSeconds;
     private final String classpath = System.getProperty("java.class.path");
     private final List<Process> processes = new ArrayList<>();
 
-    private CablePull(Path agent, Path config, String java, int windowSeconds) {
+    private CablePull(Path agent, Path config, String java, List<String> baseJvmArgs, int windowSeconds) {
         this.agent = agent;
         this.config = config;
         this.java = java;
+        this.baseJvmArgs = baseJvmArgs;
         this.windowSeconds = windowSeconds;
     }
 
@@ -55,6 +59,7 @@ public final class CablePull {
         Path config = Paths.get(options.getOrDefault("--config", "demo/agent.properties"));
         CablePull demo = new CablePull(Paths.get(options.getOrDefault("--agent", "agent/target/tcp-hardening-agent.jar")),
                 config, options.getOrDefault("--java", Paths.get(System.getProperty("java.home"), "bin", "java").toString()),
+                options.containsKey("--jvm-arg") ? List.of(options.get("--jvm-arg")) : List.of(),
                 Integer.parseInt(options.getOrDefault("--window", "30")));
         List<String> runs = new ArrayList<>(List.of(options.getOrDefault("--runs", "none,libkeepalive,agent").split(",")));
         if (runs.contains("libkeepalive") && !Files.exists(Paths.get(LIBKEEPALIVE))) {
@@ -154,6 +159,7 @@ public final class CablePull {
 
     private List<String> javaCommand(List<String> jvmArgs, Class<?> main, String... args) {
         List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(baseJvmArgs);
         command.addAll(jvmArgs);
         command.addAll(List.of("-cp", classpath, main.getName()));
         command.addAll(List.of(args));

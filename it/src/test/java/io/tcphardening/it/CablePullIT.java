@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -44,7 +45,7 @@ class CablePullIT {
 
     @TestFactory
     List<DynamicTest> pullTheCable() {
-        return PerJdk.tests(jdk -> {
+        return PerJdk.socketTests(jdk -> {
             assumeNamespaces();
             Path config = Files.writeString(temp.resolve("short-" + jdk.major() + ".properties"),
                     "keepalive = true\nkeepalive.idle = 2s\nkeepalive.interval = 1s\nkeepalive.count = 2\n"
@@ -53,8 +54,7 @@ class CablePullIT {
             ForkedJvm.Result result = ForkedJvm.on(testRunner())
                     .classpath(demo.resolve("demo.jar").toString(), demo.resolve("lib").toString() + "/*")
                     .mainClass("io.tcphardening.demo.CablePull")
-                    .args("--agent", AgentJar.path().toString(), "--config", config.toString(), "--runs", "none,agent",
-                            "--window", Integer.toString(WINDOW_SECONDS), "--java", jdk.java().toString(), "--machine")
+                    .args(cablePullArgs(jdk, config))
                     .run(Duration.ofSeconds(180));
             assertEquals(0, result.exitCode, result.toString());
             Map<String, Long> none = results(result.stdout, "none");
@@ -77,8 +77,20 @@ class CablePullIT {
                 assertEquals(-1L, connection.getValue(), "without the agent " + connection.getKey()
                         + " must still be waiting after " + WINDOW_SECONDS + " s\n" + result);
             }
-            System.out.println("[cable-pull] JDK " + jdk.major() + ": agent " + agent + ", none " + none);
+            System.out.println("[cable-pull] " + jdk.name() + ": agent " + agent + ", none " + none);
         });
+    }
+
+    private static String[] cablePullArgs(Jdks.Jdk jdk, Path config) {
+        List<String> args = new ArrayList<>(List.of("--agent", AgentJar.path().toString(), "--config",
+                config.toString(), "--runs", "none,agent", "--window", Integer.toString(WINDOW_SECONDS), "--java",
+                jdk.java().toString()));
+        for (String jvmArg : jdk.jvmArgs()) {  // the JDK variant's options go to the application's JVMs
+            args.add("--jvm-arg");
+            args.add(jvmArg);
+        }
+        args.add("--machine");  // a flag, last: the options before it come in pairs
+        return args.toArray(new String[0]);
     }
 
     /** The launcher runs on the JDK that runs the tests; the application's JVMs on the JDK under test. */

@@ -28,7 +28,7 @@ class ConnectFailuresIT {
 
     @TestFactory
     List<DynamicTest> failedConnectsLookTheSameWithTheAgent() {
-        return PerJdk.tests(jdk -> {
+        return PerJdk.socketTests(jdk -> {
             List<String> plain = outcomes(jdk, null);
             List<String> agent = outcomes(jdk, JdkCoverageIT.AGENT_ARGS + ",log.level=info");
             assertEquals(plain, agent);
@@ -46,7 +46,7 @@ class ConnectFailuresIT {
 
     @TestFactory
     List<DynamicTest> unreachableAddressesLookTheSameWithTheAgent() {
-        return PerJdk.tests(jdk -> {
+        return PerJdk.socketTests(jdk -> {
             String namespace = "tcph-unreach-" + ProcessHandle.current().pid();
             assumeNamespace(namespace);
             try {
@@ -70,7 +70,7 @@ class ConnectFailuresIT {
      */
     @TestFactory
     List<DynamicTest> userTimeoutEndsAConnectToAHostThatDoesNotAnswer() {
-        return PerJdk.tests(jdk -> {
+        return PerJdk.socketTests(jdk -> {
             List<String> plain = outcomes(jdk, null, "--black-hole-no-timeout");
             List<String> agent = outcomes(jdk, "user_timeout=1s", "--black-hole-no-timeout");
             assertEquals(List.of("OUTCOME channel-black-hole-no-timeout java.nio.channels.AsynchronousCloseException: "

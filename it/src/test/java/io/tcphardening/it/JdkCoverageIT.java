@@ -33,7 +33,7 @@ class JdkCoverageIT {
 
     @TestFactory
     List<DynamicTest> everyConnectionKindCarriesTheConfiguredOptions() {
-        return PerJdk.tests(jdk -> {
+        return PerJdk.socketTests(jdk -> {
             Observed observed = run(jdk, AGENT_ARGS + ",log.level=info");
             List<String> scenarios = observed.scenarios();
             assertTrue(scenarios.size() >= 13, "every scenario reported connections: " + scenarios);
@@ -60,7 +60,7 @@ class JdkCoverageIT {
 
     @TestFactory
     List<DynamicTest> ipv6ConnectionsCarryTheConfiguredOptions() {
-        return PerJdk.tests(jdk -> {
+        return PerJdk.socketTests(jdk -> {
             Observed observed = run(jdk, AGENT_ARGS, "--ipv6", "socket-constructor", "socket-channel-blocking",
                     "async-future", "http-clients");
             assertTrue(observed.kernel.stream().anyMatch(s -> s.local.startsWith("[::1]")), observed.describe());
@@ -70,7 +70,7 @@ class JdkCoverageIT {
 
     @TestFactory
     List<DynamicTest> applicationWritesBeforeConnectAreReplaced() {
-        return PerJdk.tests(jdk -> {
+        return PerJdk.socketTests(jdk -> {
             Observed observed = run(jdk, AGENT_ARGS + ",log.level=info", "--weak-before");
             observed.assertEveryTcpSocket(CONFIGURED);
             observed.assertApplicationSees("true 61 11 7");
@@ -81,7 +81,7 @@ class JdkCoverageIT {
 
     @TestFactory
     List<DynamicTest> applicationWritesAfterConnectAreReplaced() {
-        return PerJdk.tests(jdk -> {
+        return PerJdk.socketTests(jdk -> {
             Observed observed = run(jdk, AGENT_ARGS + ",log.level=info", "--weak-after");
             observed.assertEveryTcpSocket(CONFIGURED);
             observed.assertApplicationSees("true 61 11 7");
@@ -93,7 +93,7 @@ class JdkCoverageIT {
 
     @TestFactory
     List<DynamicTest> anUnchangedOptionKeepsTheApplicationsValue() {
-        return PerJdk.tests(jdk -> {
+        return PerJdk.socketTests(jdk -> {
             Observed observed = run(jdk, AGENT_ARGS.replace("keepalive.idle=61s", "keepalive.idle=unchanged"), "--idle-77",
                     "socket-constructor", "socket-channel-blocking", "async-future");
             observed.assertConnectionsHave("1 77 11 7 33000");
@@ -103,7 +103,7 @@ class JdkCoverageIT {
 
     @TestFactory
     List<DynamicTest> withoutTheAgentTheKernelDefaultsRemain() {
-        return PerJdk.tests(jdk -> {
+        return PerJdk.socketTests(jdk -> {
             Observed observed = run(jdk, null, "socket-constructor", "socket-channel-blocking", "async-future");
             String idle = sysctl("tcp_keepalive_time");
             String interval = sysctl("tcp_keepalive_intvl");

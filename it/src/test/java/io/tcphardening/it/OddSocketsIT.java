@@ -100,29 +100,29 @@ class OddSocketsIT {
     }
 
     /**
-     * JDK 17's legacy {@code -Djdk.net.usePlainSocketImpl}: java.net.Socket then bypasses the classes the agent hooks
-     * (README, "Limits"). The application runs as without the agent; its Socket connections keep the kernel's values,
-     * the SocketChannel connections under its own SocketImpl are still hardened.
+     * The legacy socket implementation ({@code -Djdk.net.usePlainSocketImpl} on JDK 13 to 17): the application runs
+     * as without the agent, and every TCP socket of it is hardened, java.net.Socket through the legacy classes as much
+     * as the SocketChannel connections under the application's own SocketImpl.
      */
     @TestFactory
-    List<DynamicTest> theLegacySocketImplOfJdk17RunsUnchanged() {
-        // JDK 18 removed it: the tests exist for the JDKs up to 17 on the machine
-        return Jdks.all().stream().filter(jdk -> jdk.major() <= 17).map(jdk -> DynamicTest.dynamicTest(
-                "JDK " + jdk.major(), () -> legacySocketImplRunsUnchanged(jdk))).collect(Collectors.toList());
+    List<DynamicTest> theLegacySocketImplIsHardened() {
+        return PerJdk.tests(Jdks.legacySocketImplVariants(), this::legacySocketImplIsHardened);
     }
 
-    private void legacySocketImplRunsUnchanged(Jdks.Jdk jdk) throws IOException {
-        Observed plain = run(jdk, null, "-Djdk.net.usePlainSocketImpl=true");
-        Observed agent = run(jdk, JdkCoverageIT.AGENT_ARGS, "-Djdk.net.usePlainSocketImpl=true");
+    private void legacySocketImplIsHardened(Jdks.Jdk jdk) throws IOException {
+        Observed plain = run(jdk, null);
+        Observed agent = run(jdk, JdkCoverageIT.AGENT_ARGS);
         assertEquals(plain.results(), agent.results(), "the application saw the same\n" + agent);
-        for (String end : agent.lines("TCP ")) {
+        List<String> ends = agent.lines("TCP ");
+        assertFalse(ends.isEmpty(), agent.toString());
+        for (String end : ends) {
             int port = Integer.parseInt(end.split(" ")[2]);
             KernelSocket socket = agent.kernel.stream().filter(s -> s.localPort == port).findFirst().orElseThrow();
-            boolean overChannels = end.startsWith("TCP custom-impl ") || end.startsWith("TCP impl-factory ");
-            assertEquals(overChannels, socket.options().equals(JdkCoverageIT.CONFIGURED), end + ": " + socket
-                    + "\n" + agent);
+            assertEquals(JdkCoverageIT.CONFIGURED, socket.options(), end + ": " + socket + "\n" + agent);
         }
         assertFalse(agent.stderr.contains(" WARN: ") || agent.stderr.contains(" ERROR: "), agent.toString());
+        assertTrue(agent.stderr.contains("java.net.Socket and ServerSocket (through the legacy PlainSocketImpl)"),
+                "the start line names the implementation\n" + agent);
     }
 
     // ---- running
