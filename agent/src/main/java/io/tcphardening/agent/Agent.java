@@ -7,6 +7,7 @@ import io.tcphardening.agent.harden.JdkSocketRoute;
 import io.tcphardening.agent.harden.NativeSocketOptions;
 import io.tcphardening.agent.harden.SocketHardener;
 import io.tcphardening.agent.instrument.BridgeInjector;
+import io.tcphardening.agent.instrument.Coverage;
 import io.tcphardening.agent.instrument.JdkClassPatcher;
 import io.tcphardening.agent.instrument.JdkInternals;
 import io.tcphardening.agent.instrument.SocketTransformer;
@@ -133,8 +134,10 @@ public final class Agent {
                         publishSettings(hardener);
                     }
                 });
-                log.info("tcp-hardening-agent " + AgentVersion.version() + " active on JDK "
+                Coverage coverage = new Coverage("tcp-hardening-agent " + AgentVersion.version() + " active on JDK "
                         + System.getProperty("java.runtime.version") + ": " + settings.describe());
+                log.info(coverage);
+                log.warn(coverage.uncovered());
                 if (live) {
                     report.add("tcp-hardening-agent " + AgentVersion.version() + " loaded, new connections get: "
                             + settings.describe());

@@ -35,6 +35,7 @@ public final class HardeningLog {
 
     /** A line whose text is built on the log thread, off the application's path. */
     public interface Line {
+        /** The line, or null for nothing to write after all. */
         String text();
     }
 
@@ -176,6 +177,10 @@ public final class HardeningLog {
         log(LogLevel.WARN, text);
     }
 
+    public void warn(Line line) {
+        log(LogLevel.WARN, line);
+    }
+
     public void info(String text) {
         log(LogLevel.INFO, text);
     }
@@ -300,8 +305,9 @@ public final class HardeningLog {
                 close(writer);
                 return;
             }
-            if (entry != null) {
-                write(writer, entry.level, text(entry));
+            String text = entry == null ? null : text(entry);
+            if (text != null) {
+                write(writer, entry.level, text);
             }
             if (System.nanoTime() - nextSummary >= 0) {
                 nextSummary = System.nanoTime() + SUMMARY_MILLIS * 1_000_000;
