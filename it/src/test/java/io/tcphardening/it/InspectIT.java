@@ -18,6 +18,7 @@ import io.tcphardening.it.kit.KernelProbe;
 import io.tcphardening.it.kit.KernelProbe.KernelSocket;
 import io.tcphardening.it.kit.PerJdk;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Assumptions;
@@ -166,11 +167,16 @@ class InspectIT {
         });
     }
 
-    /** A JVM that refuses attach cannot say what its agent's settings are; its sockets are listed all the same. */
+    /**
+     * A JVM that refuses attach cannot say what its agent's settings are: its sockets are listed all the same, and
+     * compared with nothing unless the operator gives the settings to compare with (the defaults would report
+     * differences from values that are not in force: here the agent runs there with settings of its own).
+     */
     @TestFactory
-    List<DynamicTest> aJvmThatRefusesAttachIsListedAndComparedWithTheDefaults() {
+    List<DynamicTest> aJvmThatRefusesAttachIsListedAndComparedOnlyWithGivenSettings() {
         return perJdk(jdk -> {
             ForkedJvm refusing = ForkedJvm.on(jdk).jvmArg("-XX:+DisableAttachMechanism")
+                    .javaagent(AgentJar.path(), JdkCoverageIT.AGENT_ARGS + ",log.level=warn")
                     .classpath(AgentJar.testClasses()).mainClass(HoldingConnectionsApp.class.getName());
             try (ForkedJvm.Running app = refusing.start()) {
                 AttachIT.awaitReady(app, 1);
@@ -178,10 +184,27 @@ class InspectIT {
                 ForkedJvm.Result result = AgentCommand.run(jdk, "inspect", Long.toString(app.pid()), "--json");
                 assertEquals(0, result.exitCode, result.toString());
                 JsonObject report = JsonParser.parseString(result.stdout).getAsJsonObject();
-                assertEquals("defaults", report.get("compared_with").getAsString());
+                assertEquals("nothing", report.get("compared_with").getAsString(), result.stdout);
+                assertTrue(report.get("settings").isJsonNull(), result.stdout);
                 assertTrue(report.getAsJsonObject("agent").get("note").getAsString().contains("refuses attach"),
                         result.stdout);
                 assertAgrees(kernel, report.getAsJsonArray("sockets"), result);
+                for (JsonElement socket : report.getAsJsonArray("sockets")) {
+                    assertTrue(socket.getAsJsonObject().get("matches").isJsonNull(), socket.toString());
+                }
+                ForkedJvm.Result text = AgentCommand.run(jdk, "inspect", Long.toString(app.pid()));
+                assertTrue(text.stdout.contains(" TCP sockets: not compared, the agent's settings there could not be"
+                        + " read"), text.toString());
+                assertFalse(text.stdout.contains(" differ"), text.toString());
+
+                List<String> withSettings = new ArrayList<>(List.of("inspect", Long.toString(app.pid()), "--json"));
+                withSettings.addAll(List.of(JdkCoverageIT.AGENT_ARGS.split(",")));
+                ForkedJvm.Result given = AgentCommand.run(jdk, withSettings.toArray(new String[0]));
+                JsonObject compared = JsonParser.parseString(given.stdout).getAsJsonObject();
+                assertEquals("command line", compared.get("compared_with").getAsString(), given.stdout);
+                for (JsonElement socket : compared.getAsJsonArray("sockets")) {
+                    assertTrue(socket.getAsJsonObject().get("matches").getAsBoolean(), socket.toString());
+                }
             }
         });
     }

@@ -119,8 +119,9 @@ final class InspectCommand {
         try {
             properties = target.attach(null, null);
         } catch (TargetJvm.Failure e) {
+            // the agent may run there with settings of its own: the defaults are no yardstick, given ones are
             return new InspectReport(target.pid, true, null, "its agent settings cannot be read: " + e.getMessage(),
-                    fallback, given);
+                    defaults ? InspectReport.NOTHING : fallback, defaults ? null : given);
         }
         String published = properties.getProperty(AgentProperties.SETTINGS);
         if (published == null) {

@@ -23,10 +23,16 @@ final class InspectReport {
     static final String AGENT = "agent";
     static final String COMMAND_LINE = "command line";
     static final String DEFAULTS = "defaults";
+    /**
+     * The agent may run there, but its settings could not be read (attach refused) and none were given: comparing
+     * with the defaults would report differences from values that are not in force.
+     */
+    static final String NOTHING = "nothing";
 
     private static final class Row {
         final ProcTcpSockets.Entry socket;
         final int[] values;
+        /** Null when not compared. */
         final List<String> differs;
 
         Row(ProcTcpSockets.Entry socket, int[] values, List<String> differs) {
@@ -42,6 +48,7 @@ final class InspectReport {
     private final String agentVersion;
     private final String agentNote;
     private final String comparedWith;
+    /** Null when compared with {@link #NOTHING}. */
     private final Settings settings;
     private final List<Row> rows = new ArrayList<>();
     private final List<String[]> skipped = new ArrayList<>();
@@ -59,9 +66,9 @@ final class InspectReport {
     void socket(ProcTcpSockets.Entry socket, int[] kernel) {
         int[] values = kernel.clone();
         values[TcpOption.KEEPALIVE.ordinal()] = values[TcpOption.KEEPALIVE.ordinal()] != 0 ? 1 : 0;
-        List<String> differs = new ArrayList<>();
+        List<String> differs = settings == null ? null : new ArrayList<>();
         for (TcpOption option : TcpOption.ALL) {
-            if (settings.isSet(option) && settings.value(option) != values[option.ordinal()]) {
+            if (settings != null && settings.isSet(option) && settings.value(option) != values[option.ordinal()]) {
                 differs.add(option.key);
             }
         }
@@ -75,9 +82,13 @@ final class InspectReport {
     String text() {
         StringBuilder text = new StringBuilder();
         text.append("process ").append(pid).append(": ")
-                .append(agentVersion == null ? agentNote : "tcp-hardening-agent " + agentVersion + " is loaded")
-                .append("; compared with ").append(comparedWith.equals(AGENT) ? "its settings" : "the " + comparedWith)
-                .append(": ").append(AgentProperties.asArguments(settings).replace(',', ' ')).append('\n');
+                .append(agentVersion == null ? agentNote : "tcp-hardening-agent " + agentVersion + " is loaded");
+        if (settings == null) {
+            text.append("; not compared with any settings (give them as key=value or config=PATH to compare)\n");
+        } else {
+            text.append("; compared with ").append(comparedWith.equals(AGENT) ? "its settings" : "the " + comparedWith)
+                    .append(": ").append(AgentProperties.asArguments(settings).replace(',', ' ')).append('\n');
+        }
         text.append(String.format("%5s  %-12s %-28s %-28s %-9s %6s %6s %3s %10s  %s%n", "FD", "STATE", "LOCAL",
                 "REMOTE", "KEEPALIVE", "IDLE", "INTVL", "CNT", "USER_TMO", "MATCH"));
         int matching = 0;
@@ -88,14 +99,19 @@ final class InspectReport {
                     v[TcpOption.KEEPALIVE.ordinal()] != 0 ? "on" : "off", v[TcpOption.KEEPIDLE.ordinal()],
                     v[TcpOption.KEEPINTVL.ordinal()], v[TcpOption.KEEPCNT.ordinal()],
                     v[TcpOption.USER_TIMEOUT.ordinal()],
-                    row.differs.isEmpty() ? "yes" : "no: " + String.join(", ", row.differs)));
-            matching += row.differs.isEmpty() ? 1 : 0;
+                    row.differs == null ? "?"
+                            : row.differs.isEmpty() ? "yes" : "no: " + String.join(", ", row.differs)));
+            matching += row.differs != null && row.differs.isEmpty() ? 1 : 0;
         }
         for (String[] skip : skipped) {
             text.append(String.format("%5s  skipped: %s%n", skip[0], skip[1]));
         }
-        text.append(rows.size()).append(" TCP sockets: ").append(matching).append(" match, ")
-                .append(rows.size() - matching).append(" differ");
+        text.append(rows.size()).append(" TCP sockets: ");
+        if (settings == null) {
+            text.append("not compared, the agent's settings there could not be read");
+        } else {
+            text.append(matching).append(" match, ").append(rows.size() - matching).append(" differ");
+        }
         if (!skipped.isEmpty()) {
             text.append(", ").append(skipped.size()).append(" skipped");
         }
@@ -107,12 +123,18 @@ final class InspectReport {
         json.append(",\"agent\":{\"loaded\":").append(agentVersion != null).append(",\"version\":");
         string(json, agentVersion).append(",\"note\":");
         string(json, agentNote).append("},\"compared_with\":");
-        string(json, comparedWith).append(",\"settings\":{");
-        for (TcpOption option : TcpOption.ALL) {
-            json.append(option.ordinal() == 0 ? "" : ",");
-            value(json, option, settings.isSet(option) ? settings.value(option) : null);
+        string(json, comparedWith).append(",\"settings\":");
+        if (settings == null) {
+            json.append("null");
+        } else {
+            json.append('{');
+            for (TcpOption option : TcpOption.ALL) {
+                json.append(option.ordinal() == 0 ? "" : ",");
+                value(json, option, settings.isSet(option) ? settings.value(option) : null);
+            }
+            json.append('}');
         }
-        json.append("},\"sockets\":[");
+        json.append(",\"sockets\":[");
         for (int i = 0; i < rows.size(); i++) {
             Row row = rows.get(i);
             json.append(i == 0 ? "" : ",").append("{\"fd\":").append(row.socket.fd).append(",\"state\":");
@@ -123,6 +145,10 @@ final class InspectReport {
             for (TcpOption option : TcpOption.ALL) {
                 json.append(',');
                 value(json, option, row.values[option.ordinal()]);
+            }
+            if (row.differs == null) {
+                json.append(",\"matches\":null,\"differs\":null}");
+                continue;
             }
             json.append(",\"matches\":").append(row.differs.isEmpty()).append(",\"differs\":[");
             for (int d = 0; d < row.differs.size(); d++) {
