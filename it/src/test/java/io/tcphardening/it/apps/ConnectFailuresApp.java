@@ -197,6 +197,16 @@ public final class ConnectFailuresApp {
                 channel.close();
             }
         });
+        all.put("socket-black-hole-no-timeout", () -> {
+            Socket socket = new Socket();
+            Thread closer = closeAfter(socket, 4_000);
+            try {
+                socket.connect(blackHole);
+            } finally {
+                closer.interrupt();
+                socket.close();
+            }
+        });
         return all;
     }
 
