@@ -92,9 +92,7 @@ final class JdkSocketAccess {
 
     /** {@code java.net.Socket} and {@code ServerSocket}: the platform implementation behind both. */
     private static JdkSocketAccess socketImpl(Class<?> c) throws ReflectiveOperationException {
-        Builder b = new Builder("Socket");
-        b.serverKind = "ServerSocket";
-        b.fd = field(c.getSuperclass(), "fd");  // java.net.SocketImpl.fd
+        Builder b = socketImplBuilder(c);
         b.lock = field(c, "stateLock");
         b.state = field(c, "state");
         b.firstOpenState = constant(c, "ST_UNCONNECTED");
@@ -112,9 +110,7 @@ final class JdkSocketAccess {
      * a marker socket (dup2): so the socket is open while {@code closePending} is false under {@code fdLock}.
      */
     private static JdkSocketAccess legacySocketImpl(Class<?> c) throws ReflectiveOperationException {
-        Builder b = new Builder("Socket");
-        b.serverKind = "ServerSocket";
-        b.fd = field(c.getSuperclass(), "fd");  // java.net.SocketImpl.fd
+        Builder b = socketImplBuilder(c);
         b.lock = field(c, "fdLock");
         b.closePending = field(c, "closePending");
         b.connectedAtHook = true;
@@ -124,6 +120,14 @@ final class JdkSocketAccess {
             b.serverSocket = field(c.getSuperclass(), "serverSocket");  // JDK 11 and 12
         }
         return new JdkSocketAccess(b);
+    }
+
+    /** What both implementations behind java.net.Socket share: their kinds, and the descriptor in SocketImpl. */
+    private static Builder socketImplBuilder(Class<?> c) throws ReflectiveOperationException {
+        Builder b = new Builder("Socket");
+        b.serverKind = "ServerSocket";
+        b.fd = field(c.getSuperclass(), "fd");  // java.net.SocketImpl.fd
+        return b;
     }
 
     /** SocketChannel and ServerSocketChannel, which may also be Unix-domain channels since JDK 16. */
