@@ -59,8 +59,9 @@ public final class JdkClassPatcher {
     }
 
     /**
-     * The class with the calls of {@code hooks} inserted into the methods they name; {@code found} receives each hook
-     * whose method was there. Only hooks the patcher knows: exit, entry (socket in local 0 to 3) and JDK option setters.
+     * The class with the calls of {@code hooks} inserted into the methods they name, of the optional hooks and groups
+     * those the class declares ({@link SocketTransformer.Hook#toInsert}); {@code found} receives each hook inserted.
+     * Only hooks the patcher knows: exit, entry (socket in local 0 to 3) and JDK option setters.
      */
     static byte[] patch(byte[] classFile, List<SocketTransformer.Hook> hooks, List<SocketTransformer.Hook> found)
             throws Unsupported {
@@ -73,20 +74,10 @@ public final class JdkClassPatcher {
 
     /** Name and descriptor of every method the class declares, {@code "<init>(Ljava/lang/Object;)V"} say. */
     static List<String> declaredMethods(byte[] classFile) throws Unsupported {
-        JdkClassPatcher reader = new JdkClassPatcher(classFile);
         try {
+            JdkClassPatcher reader = new JdkClassPatcher(classFile);
             reader.readConstantPool();
-            int p = reader.constantPoolEnd + 6;        // access_flags, this_class, super_class
-            p += 2 + 2 * reader.u2(p);                 // interfaces
-            p = reader.skipMembers(p);                 // fields
-            int methods = reader.u2(p);
-            p += 2;
-            List<String> declared = new ArrayList<>(methods);
-            for (int m = 0; m < methods; m++) {
-                declared.add(reader.utf8(reader.u2(p + 2)) + reader.utf8(reader.u2(p + 4)));
-                p = reader.skipMember(p);
-            }
-            return declared;
+            return reader.declaredMethods(reader.methodsTable());
         } catch (RuntimeException malformed) {
             throw new Unsupported("a class file it cannot read: " + malformed);
         }
@@ -107,9 +98,11 @@ public final class JdkClassPatcher {
             throw new Unsupported("not a class file");
         }
         readConstantPool();
-        int p = constantPoolEnd + 6;               // access_flags, this_class, super_class
-        p += 2 + 2 * u2(p);                        // interfaces
-        p = skipMembers(p);                        // fields
+        int p = methodsTable();
+        if (SocketTransformer.Hook.choosing(hooks)) {
+            // chosen from the constant pool just read: reading the class twice cost ~0.7 ms of a cold JVM's start
+            hooks = SocketTransformer.Hook.toInsert(declaredMethods(p), hooks);
+        }
         int methods = u2(p);
         p += 2;
         // Each edit replaces one Code attribute: the bytes spans[i][0] to spans[i][1] of the class file become codes[i].
@@ -527,6 +520,24 @@ public final class JdkClassPatcher {
             chars[i] = (char) (in[p + 3 + i] & 0xff);
         }
         return new String(chars);
+    }
+
+    /** Where the methods table starts: past the access flags, this and super class, interfaces and fields. */
+    private int methodsTable() {
+        int p = constantPoolEnd + 6;
+        p += 2 + 2 * u2(p);
+        return skipMembers(p);
+    }
+
+    private List<String> declaredMethods(int methodsTable) {
+        int methods = u2(methodsTable);
+        int p = methodsTable + 2;
+        List<String> declared = new ArrayList<>(methods);
+        for (int m = 0; m < methods; m++) {
+            declared.add(utf8(u2(p + 2)) + utf8(u2(p + 4)));
+            p = skipMember(p);
+        }
+        return declared;
     }
 
     private int skipMembers(int p) {

@@ -168,19 +168,21 @@ public final class SocketTransformer implements ClassFileTransformer {
                     OPTIONAL);
         }
 
-        /**
-         * The hooks to insert into a class: every required one, and of the optional ones and the groups what the class
-         * declares. Reads the class's methods only where a choice is to be made.
-         */
-        static List<Hook> toInsert(byte[] classFile, List<Hook> hooks) throws JdkClassPatcher.Unsupported {
-            boolean choosing = false;
+        /** Whether some of the hooks are inserted only if the class declares their method: see {@link #toInsert}. */
+        static boolean choosing(List<Hook> hooks) {
             for (Hook hook : hooks) {
-                choosing |= hook.choice != REQUIRED;
+                if (hook.choice != REQUIRED) {
+                    return true;
+                }
             }
-            if (!choosing) {
-                return hooks;
-            }
-            List<String> declared = JdkClassPatcher.declaredMethods(classFile);
+            return false;
+        }
+
+        /**
+         * The hooks to insert into a class that declares the methods {@code declared} (name and descriptor): every
+         * required one, and of the optional ones and the groups what the class declares.
+         */
+        static List<Hook> toInsert(List<String> declared, List<Hook> hooks) {
             List<Hook> chosen = new ArrayList<>();
             List<Integer> groupsTaken = new ArrayList<>();
             for (Hook hook : hooks) {
@@ -286,7 +288,7 @@ public final class SocketTransformer implements ClassFileTransformer {
         }
         try {
             List<Hook> found = new ArrayList<>();
-            byte[] hooked = loader == null ? jdkClass(className, bytes, Hook.toInsert(bytes, hooks), found)
+            byte[] hooked = loader == null ? jdkClass(className, bytes, hooks, found)
                     : HookWeaver.rewrite(bytes, hooks, found);
             if (hooked != null || loader == null) {
                 reportMissing(className, hooks, found, loader == null);
@@ -298,14 +300,20 @@ public final class SocketTransformer implements ClassFileTransformer {
         }
     }
 
-    /** The JDK's classes load on every JVM's start path: patched directly, ASM only if the patcher declines. */
-    private byte[] jdkClass(String className, byte[] bytes, List<Hook> hooks, List<Hook> found) {
+    /**
+     * The JDK's classes load on every JVM's start path: patched directly (the patcher makes the hooks' choices while
+     * it reads the class), ASM only if the patcher declines.
+     */
+    private byte[] jdkClass(String className, byte[] bytes, List<Hook> hooks, List<Hook> found)
+            throws JdkClassPatcher.Unsupported {
         try {
             return JdkClassPatcher.patch(bytes, hooks, found);
         } catch (JdkClassPatcher.Unsupported e) {
             log.debug(className.replace('/', '.') + " hooked with ASM: " + e.getMessage());
             found.clear();
-            return HookWeaver.rewrite(bytes, hooks, found);
+            List<Hook> chosen = Hook.choosing(hooks) ? Hook.toInsert(JdkClassPatcher.declaredMethods(bytes), hooks)
+                    : hooks;
+            return HookWeaver.rewrite(bytes, chosen, found);
         }
     }
 

@@ -86,9 +86,11 @@ class JdkClassPatcherTest {
                 continue;  // JDK 18 on: no legacy socket implementation
             }
             byte[] original = Files.readAllBytes(file);
-            List<SocketTransformer.Hook> hooks = SocketTransformer.Hook.toInsert(original, target.getValue());
+            // the patcher makes the hooks' choices itself, as it reads the class: the same as from its methods table
+            List<SocketTransformer.Hook> hooks = SocketTransformer.Hook.toInsert(
+                    JdkClassPatcher.declaredMethods(original), target.getValue());
             List<SocketTransformer.Hook> found = new ArrayList<>();
-            byte[] patched = patchOrFail(original, hooks, found);
+            byte[] patched = patchOrFail(original, target.getValue(), found);
             assertEquals(hooks.size(), found.size(), target.getKey() + " found " + found);
             assertTrue(found.containsAll(hooks), target.getKey() + ": every hook inserted, found " + found);
             assertEquals(List.of(), SocketTransformer.Hook.missing(target.getValue(), found), target.getKey());
