@@ -14,9 +14,14 @@ import io.tcphardening.it.kit.KernelProbe.KernelSocket;
 import io.tcphardening.it.kit.PerJdk;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.net.ProtocolFamily;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -121,6 +126,37 @@ class AttachIT {
                 }
             } finally {
                 app.destroyForcibly();
+            }
+        });
+    }
+
+    /**
+     * A JVM killed without its exit leaves its attach socket behind, and a later process can get its pid (the suite
+     * itself starts thousands of processes, so this happened here): the command removes a socket file that refuses
+     * connections, and attaches as usual. The stale file is made as SIGKILL leaves one: a Unix-domain socket bound
+     * at that path and closed.
+     */
+    @TestFactory
+    List<DynamicTest> aStaleAttachSocketOfAnEarlierProcessIsRemoved() {
+        return PerJdk.tests(jdk -> {
+            ForkedJvm jvm = ForkedJvm.on(jdk).classpath(AgentJar.testClasses())
+                    .mainClass(HoldingConnectionsApp.class.getName());
+            try (ForkedJvm.Running app = jvm.start()) {
+                awaitReady(app, 1);
+                Path stale = Paths.get("/tmp/.java_pid" + app.pid());
+                Files.deleteIfExists(stale);
+                // through reflection: the tests are compiled for Java 11, Unix-domain channels came in 16
+                try (ServerSocketChannel dead = (ServerSocketChannel) ServerSocketChannel.class
+                        .getMethod("open", ProtocolFamily.class).invoke(null, StandardProtocolFamily.valueOf("UNIX"))) {
+                    dead.bind((SocketAddress) Class.forName("java.net.UnixDomainSocketAddress")
+                            .getMethod("of", Path.class).invoke(null, stale));
+                }
+                assertTrue(Files.exists(stale), "the stale socket file " + stale);
+                ForkedJvm.Result attach = attach(jdk, app, FIRST);
+                assertEquals(0, attach.exitCode, attach.toString());
+                assertTrue(attach.stderr.contains("removed /proc/" + app.pid() + "/root/tmp/.java_pid" + app.pid()
+                        + ", a stale attach socket"), attach.toString());
+                assertEvery(app, FIRST_VALUES, 6);
             }
         });
     }

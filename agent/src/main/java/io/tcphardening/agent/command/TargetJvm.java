@@ -3,8 +3,12 @@ package io.tcphardening.agent.command;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.net.ConnectException;
+import java.net.SocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
@@ -92,6 +96,7 @@ final class TargetJvm {
             throw new Failure("this Java (" + System.getProperty("java.home") + ") cannot attach to a JVM: it has no"
                     + " jdk.attach module (a JRE?); run the command with a JDK's java");
         }
+        removeStaleAttachSocket();
         Class<?> type = accessor.getVirtualMachineType();
         Object vm = invoke(type, "attach", null, new Class<?>[] {String.class}, Long.toString(pid));
         try {
@@ -107,6 +112,55 @@ final class TargetJvm {
                 // the JVM went away after answering: nothing left to release
             }
         }
+    }
+
+    /**
+     * A JVM killed without its exit (SIGKILL, OOM killer) leaves its attach socket, {@code /tmp/.java_pid<PID>}, behind;
+     * a later process given the same pid then looks reachable, and the JDK's attach connects to the dead socket and
+     * fails ("Connection refused") instead of asking the JVM to open a new one. So a socket file that refuses a
+     * connection is removed first: a live JVM's file is renamed into place only once it listens. Java 16 and later
+     * (Unix-domain channels); on an older {@code java} the JDK's attach alone decides.
+     */
+    private void removeStaleAttachSocket() {
+        Path socket = proc.resolve("root/tmp/.java_pid" + namespacePid());
+        if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        SocketAddress address;
+        try {
+            address = (SocketAddress) Class.forName("java.net.UnixDomainSocketAddress").getMethod("of", Path.class)
+                    .invoke(null, socket);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return;
+        }
+        try (SocketChannel answered = SocketChannel.open(address)) {
+            return;  // a live attach listener
+        } catch (ConnectException refused) {
+            try {
+                Files.deleteIfExists(socket);
+                System.err.println("tcp-hardening-agent: removed " + socket + ", a stale attach socket of an earlier"
+                        + " process " + pid + " that refused connections");
+            } catch (IOException e) {
+                // the JDK's attach reports what follows
+            }
+        } catch (IOException e) {
+            // not ours to judge: the JDK's attach reports what follows
+        }
+    }
+
+    /** The process's pid inside its own pid namespace (a container's), which names its attach socket. */
+    private String namespacePid() {
+        try {
+            for (String line : Files.readAllLines(proc.resolve("status"), StandardCharsets.ISO_8859_1)) {
+                if (line.startsWith("NSpid:")) {
+                    String[] pids = line.substring(6).trim().split("\\s+");
+                    return pids[pids.length - 1];
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no NSpid line (an old kernel): the pid is the same everywhere
+        }
+        return Long.toString(pid);
     }
 
     private Object invoke(Class<?> type, String name, Object vm, Class<?>[] parameters, Object... args)
