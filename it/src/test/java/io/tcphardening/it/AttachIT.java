@@ -12,6 +12,7 @@ import io.tcphardening.it.kit.Jdks;
 import io.tcphardening.it.kit.KernelProbe;
 import io.tcphardening.it.kit.KernelProbe.KernelSocket;
 import io.tcphardening.it.kit.PerJdk;
+import io.tcphardening.it.kit.StaleAttachSockets;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.ProtocolFamily;
@@ -104,6 +105,7 @@ class AttachIT {
     @TestFactory
     List<DynamicTest> rootAttachesToTheJvmOfAnotherUser() {
         return PerJdk.tests(jdk -> {
+            StaleAttachSockets.remove();
             Process app = new ProcessBuilder("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                     jdk.java().toString(), "-cp", AgentJar.testClasses(), HoldingConnectionsApp.class.getName())
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();

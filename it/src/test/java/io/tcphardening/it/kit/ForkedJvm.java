@@ -104,6 +104,7 @@ public final class ForkedJvm {
         if (workDir != null) {
             builder.directory(workDir.toFile());
         }
+        StaleAttachSockets.remove();
         try {
             return new Running(builder.start(), String.join(" ", command()));
         } catch (IOException e) {
