@@ -93,8 +93,8 @@ class RuntimesIT {
         Process jlink = new ProcessBuilder(jdk.home().resolve("bin/jlink").toString(), "--add-modules", modules,
                 "--output", output.toString(), "--strip-debug", "--no-header-files", "--no-man-pages")
                 .redirectErrorStream(true).start();
-        String output1 = new String(jlink.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, jlink.waitFor(), "jlink " + modules + ": " + output1);
+        String printed = new String(jlink.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, jlink.waitFor(), "jlink " + modules + ": " + printed);
         Jdks.Jdk slim = Jdks.at(output);
         assertTrue(slim != null && slim.major() == jdk.major(), "a runtime in " + output);
         return slim;

@@ -151,16 +151,14 @@ final class TargetJvm {
     /** The process's pid inside its own pid namespace (a container's), which names its attach socket. */
     private String namespacePid() {
         try {
-            for (String line : Files.readAllLines(proc.resolve("status"), StandardCharsets.ISO_8859_1)) {
-                if (line.startsWith("NSpid:")) {
-                    String[] pids = line.substring(6).trim().split("\\s+");
-                    return pids[pids.length - 1];
-                }
+            String[] pids = status(proc, "NSpid:");
+            if (pids != null) {
+                return pids[pids.length - 1];
             }
-        } catch (IOException | RuntimeException e) {
-            // no NSpid line (an old kernel): the pid is the same everywhere
+        } catch (IOException e) {
+            // the JDK's attach reports what follows
         }
-        return Long.toString(pid);
+        return Long.toString(pid);  // no NSpid line (an old kernel): the pid is the same everywhere
     }
 
     private Object invoke(Class<?> type, String name, Object vm, Class<?>[] parameters, Object... args)
@@ -207,14 +205,23 @@ final class TargetJvm {
     /** The effective uid from {@code /proc/PID/status} ("Uid: real effective saved fs"). */
     private static long effectiveUid(Path proc) throws Failure {
         try {
-            for (String line : Files.readAllLines(proc.resolve("status"), StandardCharsets.ISO_8859_1)) {
-                if (line.startsWith("Uid:")) {
-                    return Long.parseLong(line.substring(4).trim().split("\\s+")[1]);
-                }
+            String[] uids = status(proc, "Uid:");
+            if (uids != null) {
+                return Long.parseLong(uids[1]);
             }
         } catch (IOException | RuntimeException e) {
             throw new Failure("cannot read " + proc.resolve("status") + ": " + e.getMessage());
         }
         throw new Failure(proc.resolve("status") + " names no user");
+    }
+
+    /** The fields of the line of {@code /proc/PID/status} that starts with {@code name}, or null if none does. */
+    private static String[] status(Path proc, String name) throws IOException {
+        for (String line : Files.readAllLines(proc.resolve("status"), StandardCharsets.ISO_8859_1)) {
+            if (line.startsWith(name)) {
+                return line.substring(name.length()).trim().split("\\s+");
+            }
+        }
+        return null;
     }
 }

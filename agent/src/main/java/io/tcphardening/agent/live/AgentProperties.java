@@ -1,7 +1,7 @@
 package io.tcphardening.agent.live;
 
-import io.tcphardening.agent.harden.SocketHardener;
 import io.tcphardening.agent.instrument.JdkInternals;
+import io.tcphardening.agent.observe.AgentState;
 import io.tcphardening.agent.observe.AgentVersion;
 import io.tcphardening.agent.settings.Settings;
 import io.tcphardening.agent.settings.SettingsLoader;
@@ -26,11 +26,11 @@ public final class AgentProperties {
         // no instances
     }
 
-    /** The hardener's current settings; synchronized and read here, so that the latest of two updates stays. */
-    public static synchronized void publishSettings(SocketHardener hardener) throws ReflectiveOperationException {
+    /** The running agent's current settings; synchronized and read here, so that the latest of two updates stays. */
+    public static synchronized void publishSettings(AgentState agent) throws ReflectiveOperationException {
         Properties properties = agentProperties();
         properties.setProperty(VERSION, AgentVersion.version());
-        properties.setProperty(SETTINGS, asArguments(hardener.settings()));
+        properties.setProperty(SETTINGS, asArguments(agent.settings()));
     }
 
     static synchronized void publish(String key, String value) throws ReflectiveOperationException {

@@ -58,11 +58,6 @@ public final class Jdks {
             return name;
         }
 
-        /** Whether java.net.Socket runs on the legacy PlainSocketImpl here (JDK 11 and 12, or the variant). */
-        public boolean legacySocketImpl() {
-            return !jvmArgs.isEmpty() || has(this, "java/net/AbstractPlainSocketImpl") && !has(this, NIO_SOCKET_IMPL);
-        }
-
         public Path home() {
             return home;
         }
