@@ -1,8 +1,12 @@
 package io.tcphardening.agent.settings;
 
+import java.net.InetAddress;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -25,7 +29,7 @@ public final class Settings {
     static final Settings DEFAULTS = new Settings(
             new int[] {1, 60, 10, 6, 120_000},
             new String[] {DEFAULT_SOURCE, DEFAULT_SOURCE, DEFAULT_SOURCE, DEFAULT_SOURCE, DEFAULT_SOURCE},
-            LogLevel.INFO, DEFAULT_SOURCE, null, DEFAULT_SOURCE);
+            LogLevel.INFO, DEFAULT_SOURCE, null, DEFAULT_SOURCE, AppValues.REPLACE, DEFAULT_SOURCE);
 
     private final int[] values;
     private final String[] sources;
@@ -33,15 +37,125 @@ public final class Settings {
     private final String logLevelSource;
     private final Path logFile;
     private final String logFileSource;
+    private final AppValues appValues;
+    private final String appValuesSource;
+    /** The global settings as a decision: what a connection no rule matches gets. */
+    private final Decision defaults;
+    private final Rule[] rules;
+    private final String rulesSource;
+    /** What any rule's match looks at: a connection's facts are gathered only where some rule needs them. */
+    private final boolean rulesUseRemote;
+    private final boolean rulesUseHost;
+    private final boolean rulesUseLocalPort;
 
     Settings(int[] values, String[] sources, LogLevel logLevel, String logLevelSource, Path logFile,
-             String logFileSource) {
+             String logFileSource, AppValues appValues, String appValuesSource) {
         this.values = values.clone();
         this.sources = sources.clone();
         this.logLevel = logLevel;
         this.logLevelSource = logLevelSource;
         this.logFile = logFile;
         this.logFileSource = logFileSource;
+        this.appValues = appValues;
+        this.appValuesSource = appValuesSource;
+        this.defaults = new Decision(Decision.DEFAULT, values, appValues);
+        this.rules = new Rule[0];
+        this.rulesSource = DEFAULT_SOURCE;
+        this.rulesUseRemote = false;
+        this.rulesUseHost = false;
+        this.rulesUseLocalPort = false;
+    }
+
+    /** These settings with rules; the rules were built against these settings' global values. */
+    private Settings(Settings global, List<Rule> rules, String rulesSource) {
+        this.values = global.values;
+        this.sources = global.sources;
+        this.logLevel = global.logLevel;
+        this.logLevelSource = global.logLevelSource;
+        this.logFile = global.logFile;
+        this.logFileSource = global.logFileSource;
+        this.appValues = global.appValues;
+        this.appValuesSource = global.appValuesSource;
+        this.defaults = global.defaults;
+        this.rules = rules.toArray(new Rule[0]);
+        this.rulesSource = rulesSource;
+        boolean remote = false;
+        boolean host = false;
+        boolean localPort = false;
+        for (Rule rule : this.rules) {
+            remote |= rule.match().usesRemote();
+            host |= rule.match().usesHost();
+            localPort |= rule.match().usesLocalPort();
+        }
+        this.rulesUseRemote = remote;
+        this.rulesUseHost = host;
+        this.rulesUseLocalPort = localPort;
+    }
+
+    Settings withRules(List<Rule> rules, String rulesSource) {
+        return new Settings(this, rules, rulesSource);
+    }
+
+    /** The global settings' policy for the application's own values. */
+    public AppValues appValues() {
+        return appValues;
+    }
+
+    /** The global settings as a decision: for listeners, and for connections that no rule matches. */
+    public Decision defaults() {
+        return defaults;
+    }
+
+    /** The rules in the order they are tried. */
+    public List<Rule> rules() {
+        return List.of(rules);
+    }
+
+    public boolean hasRules() {
+        return rules.length > 0;
+    }
+
+    /**
+     * Whether the agent must remember what the application writes: a rule may decide a connection only once it
+     * connects, and a policy other than {@code replace} needs the application's value at every later write of ours.
+     */
+    public boolean tracksApplicationValues() {
+        return rules.length > 0 || appValues != AppValues.REPLACE;
+    }
+
+    public boolean rulesUseRemote() {
+        return rulesUseRemote;
+    }
+
+    public boolean rulesUseHost() {
+        return rulesUseHost;
+    }
+
+    public boolean rulesUseLocalPort() {
+        return rulesUseLocalPort;
+    }
+
+    /**
+     * The decision for one connection: the first rule that matches, else the global settings. One scan of the rules,
+     * no allocation beyond the caller's.
+     *
+     * @param remote    the peer's address as {@link Match#bytes} gives it, or null if not known
+     * @param localPort for an accepted connection the listener's port, else -1
+     * @param host      the host name the application gave, or null
+     */
+    public Decision decide(boolean accepted, byte[] remote, int remotePort, int localPort, String host) {
+        String lowerHost = host == null ? null : host.toLowerCase(Locale.ROOT);
+        for (Rule rule : rules) {
+            if (rule.match().matches(accepted, remote, remotePort, localPort, lowerHost)) {
+                return rule.decision();
+            }
+        }
+        return defaults;
+    }
+
+    /** The decision for a connection given by address; for {@code check --explain} and {@code inspect}. */
+    public Decision decide(boolean accepted, InetAddress remote, int remotePort, int localPort, String host) {
+        return decide(accepted, remote == null ? null : Match.bytes(remote), remotePort, localPort, host);
     }
 
     public boolean isSet(TcpOption option) {
@@ -66,23 +180,38 @@ public final class Settings {
         return logFile;
     }
 
-    /** Whether any of the five options is set at all; with none, the agent has nothing to do. */
+    /** Whether any of the five options is set at all, globally or by a rule; with none, the agent has nothing to do. */
     public boolean setsAnything() {
-        for (int value : values) {
-            if (value != UNCHANGED) {
+        if (!defaults.leavesAlone()) {
+            return true;
+        }
+        for (Rule rule : rules) {
+            if (!rule.decision().leavesAlone()) {
                 return true;
             }
         }
         return false;
     }
 
-    /** Every setting with the place it came from, for the start-up line. */
+    /** Each rule in order, described with its sources: for the start-up line and {@code check}. */
+    public List<String> describeRules() {
+        List<String> lines = new ArrayList<>();
+        for (Rule rule : rules) {
+            lines.add(rule.describe());
+        }
+        return lines;
+    }
+
+    /** Every global setting with the place it came from, for the start-up line; the rules: {@link #describeRules}. */
     public String describe() {
         StringBuilder line = new StringBuilder();
         Map<String, String> sources = sources();
         for (Map.Entry<String, String> setting : values().entrySet()) {
             if (line.length() > 0) {
                 line.append(", ");
+            }
+            if (setting.getKey().startsWith("rule")) {
+                continue;  // described by describeRules
             }
             line.append(setting.getKey()).append('=').append(setting.getValue())
                     .append(" (").append(sources.get(setting.getKey())).append(')');
@@ -99,6 +228,15 @@ public final class Settings {
         }
         values.put("log.level", logLevel.key());
         values.put("log.file", logFile == null ? "stderr" : logFile.toString());
+        values.put("app.values", appValues.key());
+        if (rules.length > 0) {
+            values.put("rules", ruleNames());
+            for (Rule rule : rules) {
+                for (Map.Entry<String, String[]> given : rule.given().entrySet()) {
+                    values.put(given.getKey(), given.getValue()[0]);
+                }
+            }
+        }
         return values;
     }
 
@@ -110,7 +248,25 @@ public final class Settings {
         }
         sources.put("log.level", logLevelSource);
         sources.put("log.file", logFileSource);
+        sources.put("app.values", appValuesSource);
+        if (rules.length > 0) {
+            sources.put("rules", rulesSource);
+            for (Rule rule : rules) {
+                for (Map.Entry<String, String[]> given : rule.given().entrySet()) {
+                    sources.put(given.getKey(), given.getValue()[1]);
+                }
+            }
+        }
         return sources;
+    }
+
+    /** The rule names in order, separated by spaces (as {@code rules} takes them in every source). */
+    public String ruleNames() {
+        StringBuilder names = new StringBuilder();
+        for (Rule rule : rules) {
+            names.append(names.length() == 0 ? "" : " ").append(rule.name());
+        }
+        return names.toString();
     }
 
     @Override
@@ -120,7 +276,8 @@ public final class Settings {
         }
         Settings that = (Settings) other;
         return Arrays.equals(values, that.values) && logLevel == that.logLevel
-                && (logFile == null ? that.logFile == null : logFile.equals(that.logFile));
+                && (logFile == null ? that.logFile == null : logFile.equals(that.logFile))
+                && appValues == that.appValues && describeRules().equals(that.describeRules());
     }
 
     @Override

@@ -27,6 +27,11 @@ public final class SettingsLoader {
     public static final String CONFIG = "config";
     static final String LOG_LEVEL = "log.level";
     public static final String LOG_FILE = "log.file";
+    static final String APP_VALUES = "app.values";
+    static final String RULES = "rules";
+    private static final String RULE_PREFIX = "rule.";
+    /** What may follow {@code rule.NAME.}: the match, the five options, the policy. */
+    private static final List<String> RULE_SUFFIXES;
     static final String DEFAULT_FILE = "agent.properties";
     public static final String UNCHANGED = "unchanged";
 
@@ -43,7 +48,16 @@ public final class SettingsLoader {
         }
         keys.add(LOG_LEVEL);
         keys.add(LOG_FILE);
+        keys.add(APP_VALUES);
+        keys.add(RULES);
         KEYS = List.copyOf(keys);
+        List<String> suffixes = new ArrayList<>();
+        suffixes.add(Rule.MATCH);
+        for (TcpOption option : TcpOption.ALL) {
+            suffixes.add(option.key);
+        }
+        suffixes.add(Rule.APP_VALUES);
+        RULE_SUFFIXES = List.copyOf(suffixes);
     }
 
     /** A raw value and where it came from, in the words an operator would use to find it. */
@@ -102,11 +116,66 @@ public final class SettingsLoader {
         }
         Entry level = first(LOG_LEVEL, fromArgs, fromProperties, fromEnvironment, fromFile);
         Entry file = first(LOG_FILE, fromArgs, fromProperties, fromEnvironment, fromFile);
-        return new Settings(values, valueSources,
+        Entry policy = first(APP_VALUES, fromArgs, fromProperties, fromEnvironment, fromFile);
+        Settings global = new Settings(values, valueSources,
                 level == null ? defaults.logLevel() : logLevel(level),
                 level == null ? Settings.DEFAULT_SOURCE : level.source,
                 file == null ? defaults.logFile() : logFile(file),
-                file == null ? Settings.DEFAULT_SOURCE : file.source);
+                file == null ? Settings.DEFAULT_SOURCE : file.source,
+                policy == null ? defaults.appValues() : appValues(policy),
+                policy == null ? Settings.DEFAULT_SOURCE : policy.source);
+        return withRules(global, sources);
+    }
+
+    /**
+     * The rules, each key taken from the highest source that gives it, then checked as a whole: every rule key's
+     * name is listed in {@code rules}, and every listed rule has a match.
+     */
+    private static Settings withRules(Settings global, List<Map<String, Entry>> sources) throws ConfigException {
+        Entry list = first(RULES, sources.get(0), sources.get(1), sources.get(2), sources.get(3));
+        List<String> names = list == null ? List.of() : ruleNames(list);
+        Map<String, Entry> ruleKeys = new LinkedHashMap<>();
+        for (Map<String, Entry> source : sources) {
+            for (Map.Entry<String, Entry> entry : source.entrySet()) {
+                if (entry.getKey().startsWith(RULE_PREFIX) && !ruleKeys.containsKey(entry.getKey())) {
+                    ruleKeys.put(entry.getKey(), entry.getValue());
+                }
+            }
+        }
+        for (Map.Entry<String, Entry> entry : ruleKeys.entrySet()) {
+            String name = ruleName(entry.getKey());
+            if (!names.contains(name)) {
+                throw new ConfigException(entry.getValue().source + ": " + entry.getKey() + " belongs to a rule named "
+                        + name + ", which " + RULES + " does not list"
+                        + (list == null ? " (no source sets " + RULES + ")" : " (" + RULES + " = "
+                        + quote(list.value) + " at " + list.source + ")") + "; add it there or remove the key");
+            }
+        }
+        if (names.isEmpty()) {
+            return global;
+        }
+        List<Rule> rules = new ArrayList<>();
+        for (String name : names) {
+            Entry match = ruleKeys.get(RULE_PREFIX + name + "." + Rule.MATCH);
+            if (match == null) {
+                throw new ConfigException(list.source + ": " + RULES + " lists " + name + ", which has no "
+                        + RULE_PREFIX + name + "." + Rule.MATCH + "; a rule needs one (for example "
+                        + RULE_PREFIX + name + "." + Rule.MATCH + " = connect port=5432)");
+            }
+            int[] named = new int[TcpOption.ALL.length];
+            String[] namedSources = new String[TcpOption.ALL.length];
+            for (TcpOption option : TcpOption.ALL) {
+                Entry entry = ruleKeys.get(RULE_PREFIX + name + "." + option.key);
+                named[option.ordinal()] = entry == null ? Rule.NOT_NAMED : optionValue(option, entry,
+                        RULE_PREFIX + name + "." + option.key);
+                namedSources[option.ordinal()] = entry == null ? null : entry.source;
+            }
+            Entry policy = ruleKeys.get(RULE_PREFIX + name + "." + Rule.APP_VALUES);
+            rules.add(new Rule(name, match(RULE_PREFIX + name + "." + Rule.MATCH, match), match.source, named,
+                    namedSources, policy == null ? null : appValues(policy), policy == null ? null : policy.source,
+                    global));
+        }
+        return global.withRules(rules, list.source);
     }
 
     @SafeVarargs
@@ -127,7 +196,7 @@ public final class SettingsLoader {
         if (args == null || args.isBlank()) {
             return entries;
         }
-        for (String item : args.split(",", -1)) {
+        for (String item : agentArgItems(args)) {
             String source = "agent argument";
             int eq = item.indexOf('=');
             if (eq < 0) {
@@ -140,6 +209,47 @@ public final class SettingsLoader {
             put(entries, key, new Entry(item.substring(eq + 1).trim(), source));
         }
         return entries;
+    }
+
+    /**
+     * The agent argument's items. Pairs are separated by commas, and a rule's match lists its addresses and ports
+     * with commas too: a comma continues the value before it unless what follows starts with a key of ours and
+     * {@code =} ({@code rule.db.match=connect port=5432,6432,user_timeout=30s} is two pairs). Within a match, what
+     * follows a comma starts a pair if it starts with a word and {@code =}: a misspelt key is reported as one, and no
+     * address, port list or match term ({@code 6432}, {@code fd00::/8 port=5432}) looks like that.
+     */
+    static List<String> agentArgItems(String args) {
+        List<String> items = new ArrayList<>();
+        for (String piece : args.split(",", -1)) {
+            if (items.isEmpty() || startsPair(piece) || !isMatchKey(items.get(items.size() - 1))) {
+                items.add(piece);
+            } else {
+                items.set(items.size() - 1, items.get(items.size() - 1) + "," + piece);
+            }
+        }
+        return items;
+    }
+
+    /** Only a rule's match has commas in its value. */
+    private static boolean isMatchKey(String item) {
+        int eq = item.indexOf('=');
+        String key = eq < 0 ? "" : item.substring(0, eq).trim();
+        return key.startsWith(RULE_PREFIX) && key.endsWith("." + Rule.MATCH);
+    }
+
+    private static boolean startsPair(String piece) {
+        int eq = piece.indexOf('=');
+        String key = eq < 0 ? "" : piece.substring(0, eq).trim();
+        if (key.isEmpty() || !Character.isLetter(key.charAt(0))) {
+            return false;
+        }
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (!(Character.isLetterOrDigit(c) || c == '.' || c == '_' || c == '-')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Map<String, Entry> fromProperties(Map<String, String> properties) throws ConfigException {
@@ -170,12 +280,42 @@ public final class SettingsLoader {
             String key = keyByVariable.get(name);
             String source = "environment variable " + display(name);
             if (key == null) {
+                key = ruleKeyOfVariable(name);
+                if (key != null) {
+                    checkKnown(key, source, false);
+                }
+            }
+            if (key == null) {
                 String guess = name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
                 throw new ConfigException(source + " is not a setting of the agent" + suggestion(guess, true, true));
             }
             entries.put(key, new Entry(variable.getValue().trim(), source));
         }
         return entries;
+    }
+
+    /**
+     * {@code TCPHARDENING_RULE_DB_KEEPALIVE_IDLE} is {@code rule.db.keepalive.idle}: the longest setting that ends the
+     * name is the setting, what is between is the rule's name, in lower case. Null if it is no rule key.
+     */
+    private static String ruleKeyOfVariable(String variable) {
+        String prefix = ENV_PREFIX + "RULE_";
+        if (!variable.startsWith(prefix)) {
+            return null;
+        }
+        String rest = variable.substring(prefix.length());
+        String best = null;
+        for (String suffix : RULE_SUFFIXES) {
+            String upper = "_" + suffix.toUpperCase(Locale.ROOT).replace('.', '_');
+            if (rest.endsWith(upper) && rest.length() > upper.length() && (best == null || suffix.length() > best.length())) {
+                best = suffix;
+            }
+        }
+        if (best == null) {
+            return null;
+        }
+        String name = rest.substring(0, rest.length() - best.length() - 1).toLowerCase(Locale.ROOT);
+        return RULE_PREFIX + name + "." + best;
     }
 
     static String environmentName(String key) {
@@ -231,11 +371,50 @@ public final class SettingsLoader {
         if (KEYS.contains(key) || (configAllowed && key.equals(CONFIG))) {
             return;
         }
+        if (key.startsWith(RULE_PREFIX)) {
+            checkRuleKey(key, source);
+            return;
+        }
         if (key.equals(CONFIG)) {
             throw new ConfigException(source + ": config names the file itself; it cannot appear inside the file");
         }
         throw new ConfigException(source + ": " + quote(key) + " is not a setting of the agent"
                 + suggestion(key, configAllowed, false));
+    }
+
+    /** {@code rule.NAME.SUFFIX}: a name of lower-case letters, digits, '-' and '_', and a setting a rule takes. */
+    private static void checkRuleKey(String key, String source) throws ConfigException {
+        String rest = key.substring(RULE_PREFIX.length());
+        int dot = rest.indexOf('.');
+        String name = dot < 0 ? rest : rest.substring(0, dot);
+        String suffix = dot < 0 ? "" : rest.substring(dot + 1);
+        if (!validRuleName(name)) {
+            throw new ConfigException(source + ": " + quote(key) + " does not name a rule: rule names are lower-case"
+                    + " letters, digits, '-' and '_' (rule.NAME.match, rule.NAME.user_timeout, ...)");
+        }
+        if (!RULE_SUFFIXES.contains(suffix)) {
+            throw new ConfigException(source + ": " + quote(key) + " is not a setting of a rule; a rule takes "
+                    + String.join(", ", RULE_SUFFIXES));
+        }
+    }
+
+    static boolean validRuleName(String name) {
+        if (name.isEmpty() || name.length() > 64) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The NAME of {@code rule.NAME.SUFFIX}, a key {@link #checkRuleKey} accepted. */
+    private static String ruleName(String key) {
+        String rest = key.substring(RULE_PREFIX.length());
+        return rest.substring(0, rest.indexOf('.'));
     }
 
     private static String suggestion(String key, boolean configAllowed, boolean asEnvironment) {
@@ -295,6 +474,19 @@ public final class SettingsLoader {
             logLevel(entry);
         } else if (key.equals(LOG_FILE)) {
             logFile(entry);
+        } else if (key.equals(APP_VALUES) || key.endsWith("." + Rule.APP_VALUES) && key.startsWith(RULE_PREFIX)) {
+            appValues(entry);
+        } else if (key.equals(RULES)) {
+            ruleNames(entry);
+        } else if (key.startsWith(RULE_PREFIX) && key.endsWith("." + Rule.MATCH)) {
+            match(key, entry);
+        } else if (key.startsWith(RULE_PREFIX)) {
+            String suffix = key.substring(RULE_PREFIX.length() + ruleName(key).length() + 1);
+            for (TcpOption option : TcpOption.ALL) {
+                if (option.key.equals(suffix)) {
+                    optionValue(option, entry, key);
+                }
+            }
         } else {
             for (TcpOption option : TcpOption.ALL) {
                 if (option.key.equals(key)) {
@@ -305,6 +497,11 @@ public final class SettingsLoader {
     }
 
     static int optionValue(TcpOption option, Entry entry) throws ConfigException {
+        return optionValue(option, entry, option.key);
+    }
+
+    /** {@code key} is the option's own key or a rule's ({@code rule.db.user_timeout}), for the message. */
+    static int optionValue(TcpOption option, Entry entry, String key) throws ConfigException {
         String value = entry.value.toLowerCase(Locale.ROOT);
         if (value.equals(UNCHANGED)) {
             return Settings.UNCHANGED;
@@ -314,7 +511,7 @@ public final class SettingsLoader {
                 if (value.equals("true") || value.equals("false")) {
                     return value.equals("true") ? 1 : 0;
                 }
-                throw invalid(option.key, entry, "true, false, or " + UNCHANGED);
+                throw invalid(key, entry, "true, false, or " + UNCHANGED);
             case COUNT:
                 if (!value.isEmpty() && digits(value) == value.length()) {
                     String number = withoutLeadingZeros(value);
@@ -323,30 +520,30 @@ public final class SettingsLoader {
                         return (int) count;
                     }
                 }
-                throw invalid(option.key, entry, allowed(option));
+                throw invalid(key, entry, allowed(option));
             default:
-                return duration(option, entry, value);
+                return duration(option, entry, value, key);
         }
     }
 
-    private static int duration(TcpOption option, Entry entry, String value) throws ConfigException {
+    private static int duration(TcpOption option, Entry entry, String value, String key) throws ConfigException {
         int digits = digits(value);
         if (!value.isEmpty() && digits == value.length()) {
-            throw new ConfigException(entry.source + ": " + option.key + " = " + quote(entry.value)
+            throw new ConfigException(entry.source + ": " + key + " = " + quote(entry.value)
                     + " has no unit; durations always carry one: " + value + "ms, " + value + "s, " + value + "m or "
                     + value + "h (allowed: " + allowed(option) + ")");
         }
         String unit = value.substring(Math.max(digits, 0)).trim();
         if (digits <= 0 || !(unit.equals("ms") || unit.equals("s") || unit.equals("m") || unit.equals("h"))) {
-            throw invalid(option.key, entry, allowed(option));
+            throw invalid(key, entry, allowed(option));
         }
         String number = withoutLeadingZeros(value.substring(0, digits));
         if (number.length() > 12) {
             // beyond any option's range, whatever the unit; but a fraction of a second is the first thing to fix
             if (option.unit == TcpOption.Unit.SECONDS && unit.equals("ms") && !number.endsWith("000")) {
-                throw notWholeSeconds(option, entry);
+                throw notWholeSeconds(option, entry, key);
             }
-            throw invalid(option.key, entry, allowed(option));
+            throw invalid(key, entry, allowed(option));
         }
         long amount = Long.parseLong(number);
         long millis;
@@ -365,22 +562,22 @@ public final class SettingsLoader {
         }
         if (option.unit == TcpOption.Unit.SECONDS) {
             if (millis % 1000 != 0) {
-                throw notWholeSeconds(option, entry);
+                throw notWholeSeconds(option, entry, key);
             }
             long seconds = millis / 1000;
             if (seconds < option.min || seconds > option.max) {
-                throw invalid(option.key, entry, allowed(option));
+                throw invalid(key, entry, allowed(option));
             }
             return (int) seconds;
         }
         if (millis < option.min || millis > option.max) {
-            throw invalid(option.key, entry, allowed(option));
+            throw invalid(key, entry, allowed(option));
         }
         return (int) millis;
     }
 
-    private static ConfigException notWholeSeconds(TcpOption option, Entry entry) {
-        return new ConfigException(entry.source + ": " + option.key + " = " + quote(entry.value)
+    private static ConfigException notWholeSeconds(TcpOption option, Entry entry, String key) {
+        return new ConfigException(entry.source + ": " + key + " = " + quote(entry.value)
                 + " is not a whole number of seconds (the kernel counts this option in seconds); allowed: "
                 + allowed(option));
     }
@@ -416,6 +613,45 @@ public final class SettingsLoader {
             default:
                 return "a duration from 0ms (the kernel's default) to 2147483647ms (about 24 days), for example 30s or"
                         + " 2m, or " + UNCHANGED;
+        }
+    }
+
+    private static AppValues appValues(Entry entry) throws ConfigException {
+        AppValues policy = AppValues.byKey(entry.value.toLowerCase(Locale.ROOT));
+        if (policy == null) {
+            throw new ConfigException(entry.source + ": " + quote(entry.value) + " is not a policy for the application's"
+                    + " own values; allowed: replace (the configured value replaces the application's), stricter (the"
+                    + " application's stands where it detects a dead peer no later), keep (the application's stands)");
+        }
+        return policy;
+    }
+
+    /** The rule names of {@code rules}, separated by whitespace or commas, each once. */
+    private static List<String> ruleNames(Entry entry) throws ConfigException {
+        List<String> names = new ArrayList<>();
+        for (String name : entry.value.trim().split("[\\s,]+")) {
+            if (name.isEmpty()) {
+                continue;
+            }
+            if (!validRuleName(name)) {
+                throw new ConfigException(entry.source + ": " + RULES + " = " + quote(entry.value) + " names "
+                        + quote(name) + "; rule names are lower-case letters, digits, '-' and '_'");
+            }
+            if (names.contains(name)) {
+                throw new ConfigException(entry.source + ": " + RULES + " = " + quote(entry.value) + " lists " + name
+                        + " twice; two rules cannot have the same name");
+            }
+            names.add(name);
+        }
+        return names;
+    }
+
+    private static Match match(String key, Entry entry) throws ConfigException {
+        try {
+            return Match.parse(entry.value);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(entry.source + ": " + key + " = " + quote(entry.value) + " is not valid: "
+                    + e.getMessage());
         }
     }
 

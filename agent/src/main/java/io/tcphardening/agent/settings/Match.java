@@ -1,0 +1,444 @@
+package io.tcphardening.agent.settings;
+
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The connections a rule applies to ({@code rule.NAME.match}): terms separated by whitespace, all of which must hold.
+ * {@code connect} or {@code accept}; {@code remote=} addresses and CIDRs, IPv4 or IPv6; {@code port=} remote ports and
+ * ranges; {@code local-port=} the listener's ports (accepted connections only); {@code host=} globs matched against
+ * the host name the application connected to, where it gave one.
+ *
+ * <p>Addresses are parsed as literals only: a match never causes a DNS look-up, neither here nor per connection.
+ */
+public final class Match {
+
+    static final int ANY = 0;
+    static final int CONNECT = 1;
+    static final int ACCEPT = 2;
+
+    static final String TERMS = "connect, accept, remote=, port=, local-port=, host=";
+
+    private final String text;
+    private final int direction;
+    /** Each CIDR as its address (4 or 16 bytes, IPv4-mapped addresses as IPv4) and prefix length; null: any. */
+    private final byte[][] networks;
+    private final int[] prefixes;
+    /** Port ranges as pairs of first and last port; null: any. */
+    private final int[] ports;
+    private final int[] localPorts;
+    /** Lower-case globs; null: any. */
+    private final String[] hosts;
+
+    private Match(String text, int direction, byte[][] networks, int[] prefixes, int[] ports, int[] localPorts,
+                  String[] hosts) {
+        this.text = text;
+        this.direction = direction;
+        this.networks = networks;
+        this.prefixes = prefixes;
+        this.ports = ports;
+        this.localPorts = localPorts;
+        this.hosts = hosts;
+    }
+
+    /** The match as the operator wrote it, whitespace normalised. */
+    @Override
+    public String toString() {
+        return text;
+    }
+
+    public boolean usesRemote() {
+        return networks != null || ports != null;
+    }
+
+    public boolean usesHost() {
+        return hosts != null;
+    }
+
+    public boolean usesLocalPort() {
+        return localPorts != null;
+    }
+
+    /**
+     * Whether a connection matches.
+     *
+     * @param accepted   accepted from a listener (else connected by the application)
+     * @param remote     the peer's address, or null if not known
+     * @param remotePort the peer's port, or -1
+     * @param localPort  for an accepted connection the listener's port, else -1
+     * @param host       the host name the application gave, lower case, or null
+     */
+    public boolean matches(boolean accepted, byte[] remote, int remotePort, int localPort, String host) {
+        if (direction != ANY && (direction == ACCEPT) != accepted) {
+            return false;
+        }
+        if (localPorts != null && (!accepted || !inRanges(localPorts, localPort))) {
+            return false;
+        }
+        if (ports != null && !inRanges(ports, remotePort)) {
+            return false;
+        }
+        if (networks != null && (remote == null || !inNetworks(remote))) {
+            return false;
+        }
+        return hosts == null || host != null && anyGlob(host);
+    }
+
+    /** The address of {@code address} as this class compares it: IPv4-mapped IPv6 addresses as IPv4. */
+    public static byte[] bytes(InetAddress address) {
+        byte[] bytes = address.getAddress();
+        return bytes.length == 16 && isMapped(bytes) ? new byte[] {bytes[12], bytes[13], bytes[14], bytes[15]} : bytes;
+    }
+
+    private static boolean isMapped(byte[] b) {
+        for (int i = 0; i < 10; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return b[10] == (byte) 0xff && b[11] == (byte) 0xff;
+    }
+
+    private static boolean inRanges(int[] ranges, int port) {
+        for (int i = 0; i < ranges.length; i += 2) {
+            if (port >= ranges[i] && port <= ranges[i + 1]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean inNetworks(byte[] address) {
+        for (int i = 0; i < networks.length; i++) {
+            if (inNetwork(address, networks[i], prefixes[i])) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean inNetwork(byte[] address, byte[] network, int prefix) {
+        if (address.length != network.length) {
+            return false;
+        }
+        int whole = prefix / 8;
+        for (int i = 0; i < whole; i++) {
+            if (address[i] != network[i]) {
+                return false;
+            }
+        }
+        int rest = prefix % 8;
+        if (rest == 0) {
+            return true;
+        }
+        int mask = 0xff << (8 - rest) & 0xff;
+        return (address[whole] & mask) == (network[whole] & mask);
+    }
+
+    private boolean anyGlob(String host) {
+        for (String glob : hosts) {
+            if (glob(glob, 0, host, 0)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code *} any run of characters, {@code ?} one character; iterative, no back-tracking blow-up. */
+    static boolean glob(String glob, int g, String text, int t) {
+        int star = -1;
+        int resume = 0;
+        while (t < text.length()) {
+            if (g < glob.length() && (glob.charAt(g) == '?' || glob.charAt(g) == text.charAt(t))) {
+                g++;
+                t++;
+            } else if (g < glob.length() && glob.charAt(g) == '*') {
+                star = g++;
+                resume = t;
+            } else if (star >= 0) {
+                g = star + 1;
+                t = ++resume;
+            } else {
+                return false;
+            }
+        }
+        while (g < glob.length() && glob.charAt(g) == '*') {
+            g++;
+        }
+        return g == glob.length();
+    }
+
+    /**
+     * Whether this match holds for every connection that {@code later} holds for, so that a rule listed after one
+     * with this match can never decide anything. Conservative: true only where certain.
+     */
+    public boolean covers(Match later) {
+        if (direction != ANY && direction != later.direction) {
+            return false;
+        }
+        if (localPorts != null && (later.localPorts == null || !rangesInside(later.localPorts, localPorts))) {
+            return false;
+        }
+        if (ports != null && (later.ports == null || !rangesInside(later.ports, ports))) {
+            return false;
+        }
+        if (networks != null) {
+            if (later.networks == null) {
+                return false;
+            }
+            for (int i = 0; i < later.networks.length; i++) {
+                boolean inside = false;
+                for (int j = 0; j < networks.length && !inside; j++) {
+                    inside = later.prefixes[i] >= prefixes[j] && inNetwork(later.networks[i], networks[j], prefixes[j]);
+                }
+                if (!inside) {
+                    return false;
+                }
+            }
+        }
+        if (hosts != null) {
+            if (later.hosts == null) {
+                return false;
+            }
+            for (String glob : later.hosts) {
+                boolean inside = false;
+                for (String mine : hosts) {
+                    inside |= mine.equals("*") || mine.equals(glob) || glob.indexOf('*') < 0 && glob.indexOf('?') < 0
+                            && glob(mine, 0, glob, 0);
+                }
+                if (!inside) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static boolean rangesInside(int[] inner, int[] outer) {
+        for (int i = 0; i < inner.length; i += 2) {
+            boolean inside = false;
+            for (int j = 0; j < outer.length && !inside; j += 2) {
+                inside = inner[i] >= outer[j] && inner[i + 1] <= outer[j + 1];
+            }
+            if (!inside) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---- parsing
+
+    /** Parses a match; the exception's message says what is wrong, in the operator's words. */
+    static Match parse(String value) {
+        String[] terms = value.trim().split("\\s+");
+        if (value.trim().isEmpty()) {
+            throw new IllegalArgumentException("a match needs at least one term (" + TERMS + ")");
+        }
+        int direction = ANY;
+        List<byte[]> networks = null;
+        List<Integer> prefixes = new ArrayList<>();
+        int[] ports = null;
+        int[] localPorts = null;
+        String[] hosts = null;
+        List<String> seen = new ArrayList<>();
+        for (String term : terms) {
+            String lower = term.toLowerCase(Locale.ROOT);
+            int eq = lower.indexOf('=');
+            String name = eq < 0 ? lower : lower.substring(0, eq);
+            String list = eq < 0 ? null : term.substring(eq + 1);
+            String kind = name.equals("accept") ? "connect" : name;
+            if (seen.contains(kind)) {
+                throw new IllegalArgumentException(name.equals("accept") || name.equals("connect")
+                        ? "the direction is given twice" : name + "= is given twice; list its values in one term,"
+                        + " separated by commas");
+            }
+            seen.add(kind);
+            if ((name.equals("connect") || name.equals("accept")) && eq < 0) {
+                direction = name.equals("connect") ? CONNECT : ACCEPT;
+            } else if (name.equals("remote") && eq >= 0) {
+                networks = new ArrayList<>();
+                for (String item : items(name, list)) {
+                    networks.add(network(item, prefixes));
+                }
+            } else if (name.equals("port") && eq >= 0) {
+                ports = ports(name, list);
+            } else if (name.equals("local-port") && eq >= 0) {
+                localPorts = ports(name, list);
+            } else if (name.equals("host") && eq >= 0) {
+                List<String> globs = items(name, list);
+                for (String glob : globs) {
+                    for (int i = 0; i < glob.length(); i++) {
+                        char c = glob.charAt(i);
+                        if (!(Character.isLetterOrDigit(c) && c < 0x80 || c == '.' || c == '-' || c == '_' || c == '*'
+                                || c == '?')) {
+                            throw new IllegalArgumentException("host=" + glob + " is not a host name glob (letters,"
+                                    + " digits, '.', '-', '_', '*' and '?')");
+                        }
+                    }
+                }
+                hosts = globs.toArray(new String[0]);
+                for (int i = 0; i < hosts.length; i++) {
+                    hosts[i] = hosts[i].toLowerCase(Locale.ROOT);
+                }
+            } else {
+                throw new IllegalArgumentException("'" + term + "' is not a match term; known: " + TERMS);
+            }
+        }
+        if (direction == CONNECT && localPorts != null) {
+            throw new IllegalArgumentException("local-port= is the listener's port: it applies to accepted connections,"
+                    + " never to connect");
+        }
+        byte[][] networkArray = networks == null ? null : networks.toArray(new byte[0][]);
+        int[] prefixArray = networks == null ? null : new int[prefixes.size()];
+        for (int i = 0; prefixArray != null && i < prefixArray.length; i++) {
+            prefixArray[i] = prefixes.get(i);
+        }
+        return new Match(String.join(" ", terms), direction, networkArray, prefixArray, ports, localPorts, hosts);
+    }
+
+    private static List<String> items(String name, String list) {
+        List<String> items = new ArrayList<>();
+        for (String item : list.split(",", -1)) {
+            if (item.isEmpty()) {
+                throw new IllegalArgumentException(name + "= has an empty item; separate " + name
+                        + " values with single commas, no spaces");
+            }
+            items.add(item);
+        }
+        return items;
+    }
+
+    private static int[] ports(String name, String list) {
+        List<String> items = items(name, list);
+        int[] ranges = new int[items.size() * 2];
+        for (int i = 0; i < items.size(); i++) {
+            String item = items.get(i);
+            int dash = item.indexOf('-', 1);
+            int first = port(name, item, dash < 0 ? item : item.substring(0, dash));
+            int last = dash < 0 ? first : port(name, item, item.substring(dash + 1));
+            if (last < first) {
+                throw new IllegalArgumentException(name + "=" + item + " is a range whose end is before its start");
+            }
+            ranges[2 * i] = first;
+            ranges[2 * i + 1] = last;
+        }
+        return ranges;
+    }
+
+    private static int port(String name, String item, String digits) {
+        if (digits.isEmpty() || digits.length() > 5 || !allDigits(digits)
+                || Integer.parseInt(digits) < 1 || Integer.parseInt(digits) > 65535) {
+            throw new IllegalArgumentException(name + "=" + item + " is not a port or range of ports (1 to 65535,"
+                    + " a range as 8000-8999)");
+        }
+        return Integer.parseInt(digits);
+    }
+
+    /** No lambdas here: rules are parsed on the JVM's start path, where each lambda spins a class. */
+    private static boolean allDigits(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) < '0' || text.charAt(i) > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** An address or CIDR, parsed as a literal: never a DNS look-up. */
+    private static byte[] network(String item, List<Integer> prefixes) {
+        int slash = item.indexOf('/');
+        String address = slash < 0 ? item : item.substring(0, slash);
+        if (address.startsWith("[") && address.endsWith("]")) {
+            address = address.substring(1, address.length() - 1);
+        }
+        byte[] bytes = literal(address);
+        if (bytes == null) {
+            throw new IllegalArgumentException("remote=" + item + " is not an IPv4 or IPv6 address or CIDR (for"
+                    + " example 10.0.0.0/8, 192.0.2.7, fd00::/8; host names go in host=)");
+        }
+        int prefix = bytes.length * 8;
+        if (slash >= 0) {
+            String digits = item.substring(slash + 1);
+            if (digits.isEmpty() || digits.length() > 3 || !allDigits(digits)
+                    || Integer.parseInt(digits) > bytes.length * 8) {
+                throw new IllegalArgumentException("remote=" + item + " has a prefix length outside 0 to "
+                        + bytes.length * 8);
+            }
+            prefix = Integer.parseInt(digits);
+        }
+        if (bytes.length == 16 && isMapped(bytes) && prefix >= 96) {
+            bytes = new byte[] {bytes[12], bytes[13], bytes[14], bytes[15]};
+            prefix -= 96;
+        }
+        for (int bit = prefix; bit < bytes.length * 8; bit++) {
+            if ((bytes[bit / 8] & (0x80 >> (bit % 8))) != 0) {
+                throw new IllegalArgumentException("remote=" + item + " has bits set beyond its prefix length (the"
+                        + " network is " + network(bytes, prefix) + ")");
+            }
+        }
+        prefixes.add(prefix);
+        return bytes;
+    }
+
+    private static String network(byte[] bytes, int prefix) {
+        byte[] masked = bytes.clone();
+        for (int bit = prefix; bit < masked.length * 8; bit++) {
+            masked[bit / 8] &= (byte) ~(0x80 >> (bit % 8));
+        }
+        try {
+            return InetAddress.getByAddress(masked).getHostAddress() + "/" + prefix;
+        } catch (UnknownHostException e) {
+            return "?";
+        }
+    }
+
+    /** The bytes of an IPv4 or IPv6 literal, or null if it is none. */
+    static byte[] literal(String text) {
+        if (text.isEmpty() || text.length() > 45) {
+            return null;
+        }
+        if (text.indexOf(':') < 0) {
+            String[] parts = text.split("\\.", -1);
+            if (parts.length != 4) {
+                return null;
+            }
+            byte[] bytes = new byte[4];
+            for (int i = 0; i < 4; i++) {
+                String part = parts[i];
+                if (part.isEmpty() || part.length() > 3 || !allDigits(part)
+                        || Integer.parseInt(part) > 255) {
+                    return null;
+                }
+                bytes[i] = (byte) Integer.parseInt(part);
+            }
+            return bytes;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.')) {
+                return null;  // no zone ids, no names
+            }
+        }
+        try {
+            // in brackets the JDK parses an IPv6 literal or fails; it never looks a bracketed text up
+            InetAddress address = InetAddress.getByName("[" + text + "]");
+            return address instanceof Inet6Address ? address.getAddress() : mappedFrom(address.getAddress());
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+
+    /** The JDK turns ::ffff:a.b.c.d into an IPv4 address; as written, it was IPv6. */
+    private static byte[] mappedFrom(byte[] v4) {
+        byte[] bytes = new byte[16];
+        bytes[10] = (byte) 0xff;
+        bytes[11] = (byte) 0xff;
+        System.arraycopy(v4, 0, bytes, 12, 4);
+        return bytes;
+    }
+}
