@@ -1,5 +1,6 @@
 package java.net;
 
+import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.ObjIntConsumer;
 
@@ -7,7 +8,7 @@ import java.util.function.ObjIntConsumer;
  * The bridge between hooked code and the agent. Compiled into {@code java.net} ({@code --patch-module}) and shipped
  * as data inside the agent jar; {@code BridgeInjector} defines it inside {@code java.base}, where both the JDK's
  * socket classes and any copy of Netty, in any class loader, can call it. So it may use JDK types only, and holds
- * nothing but two handlers of the agent's, typed by JDK interfaces: calling them links like any interface call,
+ * nothing but four handlers of the agent's, typed by JDK interfaces: calling them links like any interface call,
  * with nothing spun at first use.
  *
  * <p>Every method returns normally whatever happens behind it: the hooked code is the application's.
@@ -18,7 +19,6 @@ public final class TcpHardeningBridge {
     public static final int CONNECTED = 1;
     public static final int ACCEPTED = 2;
     public static final int MBEAN_SERVER = 3;
-    public static final int OPTION_WRITTEN = 4;
 
     /** SocketOptions.SO_KEEPALIVE: the one option of ours that the legacy integer API can set. */
     private static final int LEGACY_SO_KEEPALIVE = 0x0008;
@@ -27,6 +27,10 @@ public final class TcpHardeningBridge {
     private static volatile ObjIntConsumer<Object> events;
     /** (socket, {name, value}) to the value to set instead. */
     private static volatile BiFunction<Object, Object[], Object> options;
+    /** (socket, destination): a socket is about to connect. */
+    private static volatile BiConsumer<Object, Object> connects;
+    /** (socket, option name): the application has written an option through the legacy implementation. */
+    private static volatile BiConsumer<Object, Object> writes;
 
     private TcpHardeningBridge() {
     }
@@ -50,11 +54,36 @@ public final class TcpHardeningBridge {
     }
 
     /**
-     * The application has written an option through the legacy socket implementation, which writes without holding
-     * its close lock: the agent lets that write be, and sets its own values again afterwards, under the lock.
+     * A socket is about to connect to {@code destination} (a SocketAddress, or the legacy implementation's
+     * InetAddress): its rule is decided here, and its options set before the SYN leaves.
      */
-    public static void optionWritten(Object socket) {
-        event(socket, OPTION_WRITTEN);
+    public static void connecting(Object socket, Object destination) {
+        pair(connects, socket, destination);
+    }
+
+    /**
+     * The application has written option {@code name} through the legacy socket implementation, which writes without
+     * holding its close lock: the agent lets that write be, and sets its own value again afterwards, under the lock.
+     */
+    public static void optionWritten(Object socket, Object name) {
+        pair(writes, socket, name);
+    }
+
+    /** The same through the integer-keyed {@code SocketImpl.setOption(int, Object)}: only SO_KEEPALIVE is ours. */
+    public static void legacyOptionWritten(Object socket, int id) {
+        if (id == LEGACY_SO_KEEPALIVE) {
+            pair(writes, socket, "SO_KEEPALIVE");
+        }
+    }
+
+    private static void pair(BiConsumer<Object, Object> handler, Object socket, Object argument) {
+        if (handler != null) {
+            try {
+                handler.accept(socket, argument);
+            } catch (Throwable ignored) {
+                // the agent counts its own failures; nothing may reach the application
+            }
+        }
     }
 
     /** The application sets an option; returns the value to set instead. */

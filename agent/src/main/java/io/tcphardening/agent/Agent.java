@@ -103,11 +103,11 @@ public final class Agent {
         }
         synchronized (LOCK) {
             if (running != null || log == null) {
-                String before = running.settings().describe();
+                String before = running.settings().describeAll();
                 running.update(settings);
-                runningLog.warn("settings replaced for new connections: " + settings.describe());
+                runningLog.warn("settings replaced for new connections: " + settings.describeAll());
                 if (live) {
-                    report.add("settings of the running agent replaced for new connections: " + settings.describe()
+                    report.add("settings of the running agent replaced for new connections: " + settings.describeAll()
                             + " (before: " + before + ")");
                     hardenExisting(inst, report, AttachReport.UPDATED);  // publishes the new settings first
                 } else {
@@ -135,12 +135,12 @@ public final class Agent {
                     }
                 });
                 Coverage coverage = new Coverage("tcp-hardening-agent " + AgentVersion.version() + " active on JDK "
-                        + System.getProperty("java.runtime.version") + ": " + settings.describe());
+                        + System.getProperty("java.runtime.version") + ": " + settings.describeAll());
                 log.info(coverage);
                 log.warn(coverage.uncovered());
                 if (live) {
                     report.add("tcp-hardening-agent " + AgentVersion.version() + " loaded, new connections get: "
-                            + settings.describe());
+                            + settings.describeAll());
                     hardenExisting(inst, report, AttachReport.INSTALLED);
                 }
                 String limitation = running.jdkRouteLimitation();
@@ -191,7 +191,7 @@ public final class Agent {
         JdkInternals jdk = JdkInternals.open(inst);
         SocketHardener hardener = new SocketHardener(settings, jdkSocketRoute(jdk), log);
         Hooks hooks = new Hooks(hardener, log);
-        BridgeInjector.inject(jdk, hooks, hooks);
+        BridgeInjector.inject(jdk, hooks, hooks, hooks.connects, hooks.writes);
         JdkClassPatcher.loadClasses();
         // Register first, then retransform what is loaded already: a target may load in between.
         inst.addTransformer(new SocketTransformer(log), true);

@@ -5,6 +5,7 @@ import io.tcphardening.agent.observe.HardeningLog;
 import java.security.AccessController;
 import java.security.PrivilegedActionException;
 import java.security.PrivilegedExceptionAction;
+import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.ObjIntConsumer;
 
@@ -18,8 +19,16 @@ import java.util.function.ObjIntConsumer;
  */
 public final class Hooks implements ObjIntConsumer<Object>, BiFunction<Object, Object[], Object> {
 
+    /** Events with an argument, beyond the bridge's own numbers. */
+    private static final int CONNECTING = 5;
+    private static final int OPTION_WRITTEN = 4;
+
     private final SocketHardener hardener;
     private final HardeningLog log;
+    /** {@code connecting(socket, destination)}. */
+    public final BiConsumer<Object, Object> connects = new WithArgument(this, CONNECTING);
+    /** {@code optionWritten(socket, name)}: the legacy implementation's own writes. */
+    public final BiConsumer<Object, Object> writes = new WithArgument(this, OPTION_WRITTEN);
 
     public Hooks(SocketHardener hardener, HardeningLog log) {
         this.hardener = hardener;
@@ -30,34 +39,56 @@ public final class Hooks implements ObjIntConsumer<Object>, BiFunction<Object, O
     }
 
     /**
-     * A bridge event: {@code TcpHardeningBridge.CREATED} (0), {@code CONNECTED} (1), {@code ACCEPTED} (2) or
-     * {@code OPTION_WRITTEN} (4), or {@code MBEAN_SERVER} (3), when {@code socket} is the platform MBean server.
+     * A bridge event: {@code TcpHardeningBridge.CREATED} (0), {@code CONNECTED} (1), {@code ACCEPTED} (2), or
+     * {@code MBEAN_SERVER} (3), when {@code socket} is the platform MBean server.
      */
     @Override
     public void accept(Object socket, int event) {
+        event(socket, event, null);
+    }
+
+    private void event(Object socket, int event, Object argument) {
         if (socket == null) {
             return;
         }
         try {
             if (System.getSecurityManager() != null) {
-                AccessController.doPrivileged(new Privileged(this, socket, event, null));
+                AccessController.doPrivileged(new Privileged(this, socket, event, null, argument));
             } else {
-                event(socket, event);
+                run(socket, event, argument);
             }
         } catch (Throwable t) {
             failed(socket, t);
         }
     }
 
-    private void event(Object socket, int event) throws Exception {
+    private void run(Object socket, int event, Object argument) throws Exception {
         if (event == 3) {
             AgentStatus.register(socket, hardener, log);
         } else if (event == 0) {
             hardener.created(socket);
-        } else if (event == 4) {
-            hardener.applicationWrote(socket);
+        } else if (event == CONNECTING) {
+            hardener.connecting(socket, argument);
+        } else if (event == OPTION_WRITTEN) {
+            hardener.applicationWrote(socket, argument);
         } else {
             hardener.established(socket, event == 2);
+        }
+    }
+
+    /** The bridge's handlers that take a second argument: the destination, or the option written. */
+    private static final class WithArgument implements BiConsumer<Object, Object> {
+        private final Hooks hooks;
+        private final int event;
+
+        WithArgument(Hooks hooks, int event) {
+            this.hooks = hooks;
+            this.event = event;
+        }
+
+        @Override
+        public void accept(Object socket, Object argument) {
+            hooks.event(socket, event, argument);
         }
     }
 
@@ -70,7 +101,7 @@ public final class Hooks implements ObjIntConsumer<Object>, BiFunction<Object, O
         }
         try {
             if (System.getSecurityManager() != null) {
-                return AccessController.doPrivileged(new Privileged(this, socket, -1, nameAndValue));
+                return AccessController.doPrivileged(new Privileged(this, socket, -1, nameAndValue, null));
             }
             return hardener.applicationSets(socket, nameAndValue[0], value);
         } catch (Throwable t) {
@@ -85,12 +116,14 @@ public final class Hooks implements ObjIntConsumer<Object>, BiFunction<Object, O
         private final Object socket;
         private final int event;
         private final Object[] nameAndValue;
+        private final Object argument;
 
-        Privileged(Hooks hooks, Object socket, int event, Object[] nameAndValue) {
+        Privileged(Hooks hooks, Object socket, int event, Object[] nameAndValue, Object argument) {
             this.hooks = hooks;
             this.socket = socket;
             this.event = event;
             this.nameAndValue = nameAndValue;
+            this.argument = argument;
         }
 
         @Override
@@ -98,7 +131,7 @@ public final class Hooks implements ObjIntConsumer<Object>, BiFunction<Object, O
             if (nameAndValue != null) {
                 return hooks.hardener.applicationSets(socket, nameAndValue[0], nameAndValue[1]);
             }
-            hooks.event(socket, event);
+            hooks.run(socket, event, argument);
             return null;
         }
     }

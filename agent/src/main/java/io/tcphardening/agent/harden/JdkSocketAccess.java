@@ -49,6 +49,10 @@ final class JdkSocketAccess {
     private final VarHandle server;
     /** JDK 11 and 12's legacy implementation: {@code SocketImpl.serverSocket}, not null for a ServerSocket's. */
     private final VarHandle serverSocket;
+    /** A listener class (ServerSocketChannel, AsynchronousServerSocketChannel). */
+    private final boolean listener;
+    /** {@code SocketImpl.port}: the legacy implementation's destination port, set before its connect hook. */
+    private final VarHandle port;
 
     private JdkSocketAccess(Builder b) {
         this.kind = b.kind;
@@ -66,6 +70,8 @@ final class JdkSocketAccess {
         this.stream = b.stream;
         this.server = b.server;
         this.serverSocket = b.serverSocket;
+        this.listener = b.listener;
+        this.port = b.port;
     }
 
     /** The JDK implementation classes the agent hooks, by the name of the class that holds their state. */
@@ -114,6 +120,7 @@ final class JdkSocketAccess {
         b.lock = field(c, "fdLock");
         b.closePending = field(c, "closePending");
         b.connectedAtHook = true;
+        b.port = field(c.getSuperclass(), "port");
         b.stream = field(c, "stream");
         b.server = optionalField(c, "isServer");  // JDK 13 to 17
         if (b.server == null) {
@@ -140,6 +147,7 @@ final class JdkSocketAccess {
         b.firstOpenState = constant(c, firstOpen);
         b.closingState = constant(c, "ST_CLOSING");
         b.connectedState = connected == null ? -1 : constant(c, connected);
+        b.listener = connected == null;
         b.family = optionalField(c, "family");
         return new JdkSocketAccess(b);
     }
@@ -155,6 +163,7 @@ final class JdkSocketAccess {
             b.state = field(c, "state");
             b.connectedState = constant(c, connected);
         }
+        b.listener = connected == null;
         return new JdkSocketAccess(b);
     }
 
@@ -178,9 +187,27 @@ final class JdkSocketAccess {
     // ---- use
 
     String kind(Object socket) {
-        boolean isServer = server != null ? (boolean) server.get(socket)
+        return isServerSocket(socket) ? serverKind : kind;
+    }
+
+    private boolean isServerSocket(Object socket) {
+        return server != null ? (boolean) server.get(socket)
                 : serverSocket != null && (Object) serverSocket.get(socket) != null;
-        return isServer ? serverKind : kind;
+    }
+
+    /** A listener: a ServerSocket's implementation, or a server channel. */
+    boolean isListener(Object socket) {
+        return listener || isServerSocket(socket);
+    }
+
+    /** The legacy implementation's destination port at its connect hook; -1 for the others (their hooks pass it). */
+    int port(Object socket) {
+        return port == null ? -1 : (int) port.get(socket);
+    }
+
+    /** The legacy implementation: its connect hook runs where a normal return means connected. */
+    boolean connectsAtHook() {
+        return connectedAtHook;
     }
 
     /**
@@ -258,6 +285,8 @@ final class JdkSocketAccess {
         VarHandle stream;
         VarHandle server;
         VarHandle serverSocket;
+        boolean listener;
+        VarHandle port;
 
         Builder(String kind) {
             this.kind = kind;

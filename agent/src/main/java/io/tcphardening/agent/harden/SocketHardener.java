@@ -4,26 +4,37 @@ import io.tcphardening.agent.observe.AgentState;
 import io.tcphardening.agent.observe.ConnectionEvents;
 import io.tcphardening.agent.observe.Counters;
 import io.tcphardening.agent.observe.HardeningLog;
+import io.tcphardening.agent.settings.AppValues;
+import io.tcphardening.agent.settings.Decision;
 import io.tcphardening.agent.settings.LogLevel;
+import io.tcphardening.agent.settings.Match;
 import io.tcphardening.agent.settings.Settings;
 import io.tcphardening.agent.settings.TcpOption;
 import java.io.FileDescriptor;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketOption;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The one place that applies options to sockets. Two moments:
+ * The one place that applies options to sockets. Three moments:
  * <ul>
  *   <li>when a socket gets its descriptor ({@link #created}): set every configured option, before any handshake, so
  *   that TCP_USER_TIMEOUT also bounds the connect and accepted sockets inherit the options from their listener;</li>
+ *   <li>with rules, when a socket is about to connect ({@link #connecting}): its destination known, the first rule
+ *   that matches decides its values, set before the SYN leaves (a client socket is left alone until then);</li>
  *   <li>when it is connected or accepted ({@link #established}): read every option back from the kernel, set again
- *   what differs (a listener created before the agent started, say), and log the values the kernel holds.</li>
+ *   what differs (a listener created before the agent started, an accepted connection whose rule differs from its
+ *   listener's values), and log the values the kernel holds.</li>
  * </ul>
- * And whenever the application sets one of the five options itself ({@link #applicationSets}), the configured value
- * replaces the application's, so that the kernel keeps the configured value for the connection's whole life.
+ * And whenever the application sets one of the five options itself ({@link #applicationSets}), the connection's
+ * policy ({@code app.values}) says whose value stands: by default the configured value replaces the application's,
+ * so that the kernel keeps it for the connection's whole life.
+ *
+ * <p>Without rules and with the default policy nothing is remembered per socket. Otherwise {@link ConnectionNotes}
+ * holds each socket's decision and the application's own values, which every later write of the agent's weighs.
  *
  * <p>Sockets come in two shapes: JDK socket objects ({@link JdkSocketAccess}: written under the JDK's close lock,
  * through the {@link JdkSocketRoute} this JDK offers) and Netty native channels ({@link NettyChannels}: Netty's own
@@ -35,7 +46,7 @@ public final class SocketHardener implements AgentState {
     private final HardeningLog log;
     /** Created at the first Netty hook: an application without Netty loads none of the agent's Netty support. */
     private volatile NettyChannels netty;
-    private final OverrideNotes overrides = new OverrideNotes();
+    private final ConnectionNotes notes = new ConnectionNotes();
     private final Counters counters = new Counters();
     private final ConnectionEvents events = new ConnectionEvents();
     private volatile Settings settings;
@@ -95,6 +106,8 @@ public final class SocketHardener implements AgentState {
     /**
      * A JDK socket got its descriptor, a Netty client channel was initialised by its bootstrap (not connected yet), or
      * a Netty server's acceptor took an accepted channel (before any of the application's handlers is added to it).
+     * With rules, a socket that will connect waits for {@link #connecting}, where its destination is known; a
+     * listener gets the global settings, which the connections it accepts inherit.
      */
     void created(Object socket) throws Exception {
         Settings current = settings;
@@ -103,16 +116,65 @@ public final class SocketHardener implements AgentState {
         }
         JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
         if (jdkSocket != null) {
-            if (jdkSocket.isTcp(socket, false)) {
-                jdkSocket.locked(socket, new SetAll(socket, jdkSocket.kind(socket), current));
+            if (jdkSocket.isTcp(socket, false) && (!current.hasRules() || jdkSocket.isListener(socket))
+                    && !current.defaults().leavesAlone()) {
+                jdkSocket.locked(socket, new SetAll(socket, jdkSocket.kind(socket), current.defaults(),
+                        current.tracksApplicationValues()));
             }
             return;
         }
         NettyChannels netty = netty();
         NettyChannels.Type channel = netty.type(socket);
         OpenSocket open = channel == null ? null : netty.open(channel, socket);
-        if (open != null) {
-            setAll(open, current, channel.kind);
+        if (open == null) {
+            return;
+        }
+        Decision decision = current.defaults();
+        if (current.hasRules()) {
+            if (!channel.isAccepted(socket)) {
+                return;
+            }
+            decision = decide(current, true, open);
+            notes.decided(socket, decision);
+        }
+        if (!decision.leavesAlone()) {
+            setAll(open, decision, channel.kind, current.tracksApplicationValues() ? socket : null);
+        }
+    }
+
+    /**
+     * A socket is about to connect to {@code destination}: with rules, the first that matches decides its values,
+     * set now, before the SYN leaves, so that a rule's user timeout bounds the connect too.
+     */
+    void connecting(Object socket, Object destination) throws Exception {
+        Settings current = settings;
+        if (!current.hasRules()) {
+            return;
+        }
+        JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
+        if (jdkSocket != null) {
+            if (!jdkSocket.isTcp(socket, false) || jdkSocket.isConnected(socket) && !jdkSocket.connectsAtHook()) {
+                return;  // a Unix-domain channel; a connect that will fail, already connected
+            }
+            Decision decision = decide(current, destination, jdkSocket.port(socket));
+            if (decision == null) {
+                return;  // an unresolved address: the JDK's connect throws
+            }
+            notes.decided(socket, decision);
+            if (!decision.leavesAlone()) {
+                jdkSocket.locked(socket, new SetAll(socket, jdkSocket.kind(socket), decision, true));
+            }
+            return;
+        }
+        NettyChannels netty = netty();
+        NettyChannels.Type channel = netty.type(socket);
+        OpenSocket open = channel == null ? null : netty.open(channel, socket);
+        Decision decision = open == null ? null : decide(current, destination, -1);
+        if (decision != null) {
+            notes.decided(socket, decision);
+            if (!decision.leavesAlone()) {
+                setAll(open, decision, channel.kind, socket);
+            }
         }
     }
 
@@ -121,11 +183,15 @@ public final class SocketHardener implements AgentState {
      * ({@code socket} is then its pipeline, and the channel's parent tells accepted from connected).
      */
     void established(Object socket, boolean accepted) throws Exception {
+        Settings current = settings;
         JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
         if (jdkSocket != null) {
             if (jdkSocket.isTcp(socket, accepted)) {
-                ConnectionLine line = jdkSocket.locked(socket,
-                        new Confirm(jdkSocket, socket, accepted, settings, log.enabled(LogLevel.INFO)));
+                // an accepted socket is decided from its addresses, under the lock, in Confirm
+                Decision decision = !current.hasRules() ? current.defaults() : accepted ? null
+                        : notes.decision(socket);
+                ConnectionLine line = jdkSocket.locked(socket, new Confirm(jdkSocket, socket, accepted, current,
+                        decision, log.enabled(LogLevel.INFO)));
                 report(line, socket);
             } else {
                 counters.countNotTcp();
@@ -137,15 +203,59 @@ public final class SocketHardener implements AgentState {
         NettyChannels.Type type = channel == null ? null : netty.type(channel);
         OpenSocket open = type == null ? null : netty.open(type, channel);
         if (open != null) {
-            ConnectionLine line = confirmAll(open, type.kind, type.isAccepted(channel), settings,
-                    log.enabled(LogLevel.INFO));
-            report(line, type.config(channel));
+            boolean wasAccepted = type.isAccepted(channel);
+            Decision decision = current.hasRules() ? notes.decision(channel) : current.defaults();
+            if (decision == null) {
+                decision = decide(current, wasAccepted, open);  // a transport without a connecting hook
+                notes.decided(channel, decision);
+            }
+            ConnectionLine line = confirmAll(open, type.kind, wasAccepted, current, decision,
+                    log.enabled(LogLevel.INFO), current.tracksApplicationValues() ? channel : null);
+            report(line, channel);
         }
+    }
+
+    /** The decision for a connection from the socket's own addresses: no host name is known here. */
+    private static Decision decide(Settings current, boolean accepted, OpenSocket open) {
+        InetSocketAddress remote = current.rulesUseRemote() || current.rulesUseHost() ? open.remote() : null;
+        InetSocketAddress local = accepted && current.rulesUseLocalPort() ? open.local() : null;
+        return current.decide(accepted, remote == null || remote.getAddress() == null ? null
+                        : Match.bytes(remote.getAddress()), remote == null ? -1 : remote.getPort(),
+                local == null ? -1 : local.getPort(), null);
+    }
+
+    /**
+     * The decision for a connect to {@code destination}: an InetSocketAddress, or the legacy implementation's
+     * InetAddress with {@code legacyPort}. The host name is the one the application gave, held by the address
+     * object; it is read from its text form, which never looks a name up. Null for an unresolved address.
+     */
+    private static Decision decide(Settings current, Object destination, int legacyPort) {
+        InetAddress address;
+        int port;
+        if (destination instanceof InetSocketAddress) {
+            address = ((InetSocketAddress) destination).getAddress();
+            port = ((InetSocketAddress) destination).getPort();
+        } else if (destination instanceof InetAddress) {
+            address = (InetAddress) destination;
+            port = legacyPort;
+        } else {
+            return null;
+        }
+        if (address == null) {
+            return null;
+        }
+        String host = null;
+        if (current.rulesUseHost()) {
+            String text = address.toString();  // "name/literal", or "/literal" without a name
+            int slash = text.indexOf('/');
+            host = slash > 0 ? text.substring(0, slash) : null;
+        }
+        return current.decide(false, current.rulesUseRemote() ? Match.bytes(address) : null, port, -1, host);
     }
 
     private void report(ConnectionLine line, Object notesKey) {
         if (line != null) {
-            line.replaced = overrides.takePending(notesKey);
+            line.replaced = notes.takePending(notesKey);
             log.info(line);
         }
     }
@@ -159,38 +269,81 @@ public final class SocketHardener implements AgentState {
         TcpOption option = TcpOption.byJdkName(name instanceof SocketOption ? ((SocketOption<?>) name).name()
                 : String.valueOf(name));
         Settings current = settings;
-        if (option == null || !current.isSet(option)) {
+        if (option == null) {
             return value;
         }
         int applicationValue = option.fromJdkValue(value);
-        int configured = current.value(option);
-        if (applicationValue == configured || applicationValue < option.min || applicationValue > option.max) {
+        if (applicationValue < option.min || applicationValue > option.max) {
             return value;
         }
-        String description = "application's " + option.key + "=" + option.format(applicationValue)
-                + " replaced by " + option.format(configured);
+        boolean tracking = current.tracksApplicationValues();
+        if (!tracking && (!current.isSet(option) || applicationValue == current.value(option))) {
+            return value;  // the common case without rules: nothing to decide, nothing to remember
+        }
         String kind;
-        String connection;
+        Object key;
+        boolean listener = false;
         JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
+        NettyChannels.Type type = null;
+        Object channel = null;
         if (jdkSocket != null) {
             kind = jdkSocket.kind(socket);
-            connection = jdkSocket.locked(socket, new Endpoints(socket));
+            key = socket;
+            listener = jdkSocket.isListener(socket);
         } else {
             NettyChannels netty = netty();
-            Object channel = netty.channelOfConfig(socket);
-            NettyChannels.Type type = channel == null ? null : netty.type(channel);
-            OpenSocket open = type == null ? null : netty.open(type, channel);
+            channel = netty.channelOfConfig(socket);
+            type = channel == null ? null : netty.type(channel);
             kind = type == null ? socket.getClass().getName() : type.kind;
+            key = channel == null ? socket : channel;
+        }
+        Decision decision = current.defaults();
+        if (tracking) {
+            notes.applicationWrote(key, option, applicationValue);
+            if (current.hasRules() && !listener) {
+                decision = notes.decision(key);
+                if (decision == null) {
+                    return value;  // decided when it connects, with this value in view
+                }
+            }
+        }
+        if (!decision.isSet(option)) {
+            return value;
+        }
+        int held = decision.hold(option, applicationValue);
+        if (held == applicationValue && applicationValue == decision.value(option)) {
+            return value;
+        }
+        String connection;
+        if (jdkSocket != null) {
+            connection = jdkSocket.locked(socket, new Endpoints(socket));
+        } else {
+            OpenSocket open = type == null ? null : netty().open(type, channel);
             connection = open == null || !type.isReported(channel) ? null : endpoints(open);
         }
-        replaced(socket, kind, connection, option, description);
-        return option.toJdkValue(configured);
+        decidedValue(key, kind, connection, option, applicationValue, held, decision, current);
+        return held == applicationValue ? value : option.toJdkValue(held);
     }
 
-    /** Counted, and logged once per socket and option: with the connection's line if not connected yet. */
-    private void replaced(Object socket, String kind, String connection, TcpOption option, String description) {
-        counters.countReplaced(option);
-        if (overrides.replaced(socket, option, description, connection != null) && log.enabled(LogLevel.INFO)) {
+    /**
+     * One decision about an application's value, counted, and logged once per socket and option: with the
+     * connection's line if not connected yet.
+     */
+    private void decidedValue(Object key, String kind, String connection, TcpOption option, int applicationValue,
+                              int held, Decision decision, Settings current) {
+        String rule = current.hasRules() ? "rule " + decision.rule() : null;
+        String description;
+        if (held != applicationValue) {
+            counters.countReplaced(option);
+            description = "application's " + option.key + "=" + option.format(applicationValue) + " replaced by "
+                    + option.format(held) + (rule == null ? "" : " (" + rule + ")");
+        } else {
+            counters.countKept(option);
+            description = "application's " + option.key + "=" + option.format(applicationValue) + " kept over "
+                    + option.format(decision.value(option)) + " (app.values=" + decision.appValues().key()
+                    + (rule == null ? "" : ", " + rule) + ")";
+        }
+        if (notes.decidedValue(key, option, description, connection != null) && log.enabled(LogLevel.INFO)) {
             log.info(kind + " " + connection + ": " + description);
         }
     }
@@ -199,40 +352,46 @@ public final class SocketHardener implements AgentState {
      * The application has written an option of a JDK socket whose implementation writes without holding its close
      * lock (the legacy {@code PlainSocketImpl}): a value the agent put in its place would be written as unsafely, to
      * whatever owns the descriptor's number after a racing close. So that write stays the application's own, and
-     * here, under the lock and only while the socket is open, every configured option that differs is set again.
+     * here, under the lock and only while the socket is open, the option is set again if the policy says so.
      */
-    void applicationWrote(Object socket) throws Exception {
+    void applicationWrote(Object socket, Object name) throws Exception {
+        TcpOption option = TcpOption.byJdkName(name instanceof SocketOption ? ((SocketOption<?>) name).name()
+                : String.valueOf(name));
         Settings current = settings;
         JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
         // the fallback route writes through the socket's own setOption, which would come back here
-        if (jdkSocket == null || !current.setsAnything() || !(route instanceof NativeSocketOptions)) {
+        if (option == null || jdkSocket == null || !current.setsAnything()
+                || !(route instanceof NativeSocketOptions)) {
             return;
         }
-        String kind = jdkSocket.kind(socket);
-        Restored restored = jdkSocket.locked(socket, new Restore(socket, kind, current));
-        for (int i = 0; restored != null && i < restored.options.size(); i++) {
-            replaced(socket, kind, restored.connection, restored.options.get(i), restored.descriptions.get(i));
-        }
+        jdkSocket.locked(socket, new Restore(socket, jdkSocket, option, current));
     }
 
     /**
      * A TCP socket that was open before the agent was attached, reached through a duplicate of its descriptor that
      * the caller owns (see {@code live.ExistingSockets}), so that it cannot be closed and reused meanwhile: sets every
-     * configured option and reads it back. Returns null when the kernel holds the settings, else what it holds instead.
+     * option of its rule and reads it back. The application's own values cannot be told from the kernel's here: with
+     * {@code stricter} or {@code keep}, the stricter of the kernel's value and the rule's stands. Returns null when
+     * the kernel holds the values, else what it holds instead.
+     *
+     * @param accepted whether the connection was accepted by a listener of this JVM (its local port is one's)
      */
-    public String hardenExisting(FileDescriptor duplicate) throws Exception {
+    public String hardenExisting(FileDescriptor duplicate, boolean accepted) throws Exception {
         if (!(route instanceof NativeSocketOptions)) {
             // the fallback route writes through socket objects, and a bare duplicate descriptor has none
             throw new IOException(route.limitation());  // not UnsupportedOperationException: one class less to load
         }
         Settings current = settings;
         OpenSocket socket = route.open(null, duplicate);
+        Decision decision = socket.remote() == null ? current.defaults() : decide(current, accepted, socket);
         StringBuilder mismatch = new StringBuilder();
         for (TcpOption option : TcpOption.ALL) {
-            if (current.isSet(option)) {
-                socket.set(option, current.value(option));
+            if (decision.isSet(option)) {
+                int wanted = decision.appValues() == AppValues.REPLACE ? decision.value(option)
+                        : AppValues.STRICTER.hold(option, socket.get(option), decision.value(option));
+                socket.set(option, wanted);
                 int value = socket.get(option);
-                if (value != current.value(option)) {
+                if (value != wanted) {
                     mismatch.append(mismatch.length() == 0 ? "" : " ").append(option.key).append('=')
                             .append(option.format(value));
                 }
@@ -243,22 +402,56 @@ public final class SocketHardener implements AgentState {
 
     // ---- the one place options are written
 
-    private void setAll(OpenSocket socket, Settings current, String kind) {
+    /**
+     * Sets every option of {@code decision}; where the application wrote an option already (its values noted under
+     * {@code notesKey}, null when nothing is tracked), the policy decides whose value the socket holds.
+     */
+    private void setAll(OpenSocket socket, Decision decision, String kind, Object notesKey) {
+        int[] application = notesKey == null ? null : notes.applicationValues(notesKey);
         for (TcpOption option : TcpOption.ALL) {
-            if (current.isSet(option) && socket.supports(option)) {
-                set(socket, option, current.value(option), kind);
+            if (!decision.isSet(option) || !socket.supports(option)) {
+                continue;
+            }
+            int applicationValue = application == null ? ConnectionNotes.NONE : application[option.ordinal()];
+            if (applicationValue == ConnectionNotes.NONE) {
+                set(socket, option, decision.value(option), kind);
+                continue;
+            }
+            int held = decision.hold(option, applicationValue);
+            if (held != applicationValue) {
+                set(socket, option, held, kind);
+            }
+            if (held != applicationValue || applicationValue != decision.value(option)) {
+                decidedValue(notesKey, kind, null, option, applicationValue, held, decision, settings);
             }
         }
     }
 
+    /** The value the socket should hold for {@code option}: the decision's, or what the policy keeps of the app's. */
+    private static int expected(Decision decision, TcpOption option, int[] application) {
+        int applicationValue = application == null ? ConnectionNotes.NONE : application[option.ordinal()];
+        return applicationValue == ConnectionNotes.NONE ? decision.value(option)
+                : decision.hold(option, applicationValue);
+    }
+
     /**
      * Reads every option back and sets again what differs; returns the connection's log line, or null when not
-     * logging. Options left unchanged are read only for the log and for a flight recording that wants the event.
+     * logging. Options left unchanged are read only for the log and for a flight recording that wants the event. A
+     * connection its rule leaves alone is neither written nor read.
      */
     private ConnectionLine confirmAll(OpenSocket socket, String kind, boolean accepted, Settings current,
-                                      boolean logging) {
+                                      Decision decision, boolean logging, Object notesKey) {
+        if (current.hasRules()) {
+            counters.countRule(decision.rule());
+        }
+        if (decision.leavesAlone()) {
+            counters.countExcluded();
+            return logging ? new ConnectionLine(kind, accepted, socket.local(), socket.remote(), null, decision,
+                    current.hasRules()) : null;
+        }
         counters.countHardened(kind, accepted);
         boolean recording = events.wanted();
+        int[] application = notesKey == null ? null : notes.applicationValues(notesKey);
         int[] values = new int[TcpOption.ALL.length];
         for (TcpOption option : TcpOption.ALL) {
             values[option.ordinal()] = Settings.UNCHANGED;
@@ -266,13 +459,14 @@ public final class SocketHardener implements AgentState {
                 values[option.ordinal()] = ConnectionLine.NOT_APPLICABLE;
                 continue;
             }
-            if (!current.isSet(option) && !logging && !recording) {
+            if (!decision.isSet(option) && !logging && !recording) {
                 continue;
             }
             try {
                 int value = socket.get(option);
-                if (current.isSet(option) && value != current.value(option)) {
-                    set(socket, option, current.value(option), kind);
+                int expected = decision.isSet(option) ? expected(decision, option, application) : Settings.UNCHANGED;
+                if (expected != Settings.UNCHANGED && value != expected) {
+                    set(socket, option, expected, kind);
                     value = socket.get(option);
                 }
                 values[option.ordinal()] = value;
@@ -281,9 +475,10 @@ public final class SocketHardener implements AgentState {
             }
         }
         if (recording) {
-            events.record(kind, accepted, socket.local(), socket.remote(), values);
+            events.record(kind, accepted, socket.local(), socket.remote(), values, decision.rule());
         }
-        return logging ? new ConnectionLine(kind, accepted, socket.local(), socket.remote(), values, current) : null;
+        return logging ? new ConnectionLine(kind, accepted, socket.local(), socket.remote(), values, decision,
+                current.hasRules()) : null;
     }
 
     private void set(OpenSocket socket, TcpOption option, int value, String kind) {
@@ -311,21 +506,23 @@ public final class SocketHardener implements AgentState {
     // The actions run under a JDK socket's lock are named classes, not lambdas: a lambda spins a class at its first
     // use, which would be on the application's first connect.
 
-    /** Sets every configured option: before the handshake. */
+    /** Sets every option of a decision: before the handshake. */
     private final class SetAll implements JdkSocketAccess.Locked<Void> {
         private final Object socket;
         private final String kind;
-        private final Settings current;
+        private final Decision decision;
+        private final boolean tracking;
 
-        SetAll(Object socket, String kind, Settings current) {
+        SetAll(Object socket, String kind, Decision decision, boolean tracking) {
             this.socket = socket;
             this.kind = kind;
-            this.current = current;
+            this.decision = decision;
+            this.tracking = tracking;
         }
 
         @Override
         public Void run(FileDescriptor fd) {
-            setAll(route.open(socket, fd), current, kind);
+            setAll(route.open(socket, fd), decision, kind, tracking ? socket : null);
             return null;
         }
     }
@@ -336,13 +533,16 @@ public final class SocketHardener implements AgentState {
         private final Object socket;
         private final boolean accepted;
         private final Settings current;
+        private final Decision decision;
         private final boolean logging;
 
-        Confirm(JdkSocketAccess socketAccess, Object socket, boolean accepted, Settings current, boolean logging) {
+        Confirm(JdkSocketAccess socketAccess, Object socket, boolean accepted, Settings current, Decision decision,
+                boolean logging) {
             this.socketAccess = socketAccess;
             this.socket = socket;
             this.accepted = accepted;
             this.current = current;
+            this.decision = decision;
             this.logging = logging;
         }
 
@@ -351,52 +551,60 @@ public final class SocketHardener implements AgentState {
             if (!accepted && !socketAccess.isConnected(socket)) {
                 return null;  // a connect that failed, or a non-blocking one still pending
             }
-            return confirmAll(route.open(socket, fd), socketAccess.kind(socket), accepted, current, logging);
+            OpenSocket open = route.open(socket, fd);
+            Decision chosen = decision;
+            if (chosen == null) {
+                chosen = decide(current, accepted, open);
+                notes.decided(socket, chosen);
+            }
+            return confirmAll(open, socketAccess.kind(socket), accepted, current, chosen, logging,
+                    current.tracksApplicationValues() ? socket : null);
         }
     }
 
-    /** What {@link Restore} set again: the options, how each is described, and the connection if connected. */
-    private static final class Restored {
-        final List<TcpOption> options = new ArrayList<>();
-        final List<String> descriptions = new ArrayList<>();
-        String connection;
-    }
-
-    /** Sets again, from the kernel's values, every configured option that the application's write changed. */
-    private final class Restore implements JdkSocketAccess.Locked<Restored> {
+    /** Weighs the application's write of one option, read back from the kernel, and sets the option again if due. */
+    private final class Restore implements JdkSocketAccess.Locked<Void> {
         private final Object socket;
-        private final String kind;
+        private final JdkSocketAccess socketAccess;
+        private final TcpOption option;
         private final Settings current;
 
-        Restore(Object socket, String kind, Settings current) {
+        Restore(Object socket, JdkSocketAccess socketAccess, TcpOption option, Settings current) {
             this.socket = socket;
-            this.kind = kind;
+            this.socketAccess = socketAccess;
+            this.option = option;
             this.current = current;
         }
 
         @Override
-        public Restored run(FileDescriptor fd) {
+        public Void run(FileDescriptor fd) {
             OpenSocket open = route.open(socket, fd);
-            Restored restored = new Restored();
-            for (TcpOption option : TcpOption.ALL) {
-                if (!current.isSet(option) || !open.supports(option)) {
-                    continue;
-                }
-                int configured = current.value(option);
-                try {
-                    int written = open.get(option);
-                    if (written != configured) {
-                        open.set(option, configured);
-                        restored.options.add(option);
-                        restored.descriptions.add("application's " + option.key + "=" + option.format(written)
-                                + " replaced by " + option.format(configured));
+            String kind = socketAccess.kind(socket);
+            try {
+                int written = open.get(option);
+                Decision decision = current.defaults();
+                if (current.tracksApplicationValues()) {
+                    notes.applicationWrote(socket, option, written);
+                    if (current.hasRules() && !socketAccess.isListener(socket)) {
+                        decision = notes.decision(socket);
                     }
-                } catch (Exception e) {
-                    fail(option, kind, e);
                 }
+                if (decision == null || !decision.isSet(option)) {
+                    return null;  // decided when it connects, with this value in view
+                }
+                int held = decision.hold(option, written);
+                if (held == written && written == decision.value(option)) {
+                    return null;
+                }
+                if (held != written) {
+                    open.set(option, held);
+                }
+                decidedValue(socket, kind, open.remote() == null ? null : endpoints(open), option, written, held,
+                        decision, current);
+            } catch (Exception e) {
+                fail(option, kind, e);
             }
-            restored.connection = open.remote() == null ? null : endpoints(open);
-            return restored;
+            return null;
         }
     }
 
@@ -424,18 +632,21 @@ public final class SocketHardener implements AgentState {
         private final boolean accepted;
         private final InetSocketAddress local;
         private final InetSocketAddress remote;
+        /** Null for a connection its rule leaves alone. */
         private final int[] values;
-        private final Settings settings;
+        private final Decision decision;
+        private final boolean named;
         String replaced;
 
         ConnectionLine(String kind, boolean accepted, InetSocketAddress local, InetSocketAddress remote, int[] values,
-                       Settings settings) {
+                       Decision decision, boolean named) {
             this.kind = kind;
             this.accepted = accepted;
             this.local = local;
             this.remote = remote;
             this.values = values;
-            this.settings = settings;
+            this.decision = decision;
+            this.named = named;
         }
 
         @Override
@@ -444,13 +655,19 @@ public final class SocketHardener implements AgentState {
             text.append(kind).append(accepted ? " accept " : " connect ");
             address(text, local).append(accepted ? " <- " : " -> ");
             address(text, remote).append(':');
+            if (values == null) {
+                return text.append(" left alone (rule ").append(decision.rule()).append(')').toString();
+            }
             for (TcpOption option : TcpOption.ALL) {
                 int value = values[option.ordinal()];
                 text.append(' ').append(option.key).append('=');
                 text.append(value == Settings.UNCHANGED ? "?" : value == NOT_APPLICABLE ? "n/a" : option.format(value));
-                if (!settings.isSet(option)) {
+                if (!decision.isSet(option)) {
                     text.append("(unchanged)");
                 }
+            }
+            if (named) {
+                text.append(" rule=").append(decision.rule());
             }
             if (replaced != null) {
                 text.append(" (").append(replaced).append(')');

@@ -3,6 +3,7 @@ package io.tcphardening.agent.instrument;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.invoke.MethodHandles;
+import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.ObjIntConsumer;
 
@@ -21,8 +22,8 @@ public final class BridgeInjector {
     }
 
     /** Defines the bridge (once per JVM) and points it at the agent's handlers. */
-    public static void inject(JdkInternals jdk, ObjIntConsumer<Object> events, BiFunction<Object, Object[], Object> options)
-            throws Exception {
+    public static void inject(JdkInternals jdk, ObjIntConsumer<Object> events, BiFunction<Object, Object[], Object> options,
+                              BiConsumer<Object, Object> connects, BiConsumer<Object, Object> writes) throws Exception {
         Class<?> bridge;
         try {
             bridge = Class.forName(BRIDGE.replace('/', '.'), false, null);
@@ -33,6 +34,8 @@ public final class BridgeInjector {
         // unlike Field.set on JDK 18+ (see JdkSocketAccess).
         MethodHandles.Lookup inBridge = jdk.privateLookup(bridge);
         inBridge.findStaticVarHandle(bridge, "options", BiFunction.class).setVolatile((Object) options);
+        inBridge.findStaticVarHandle(bridge, "connects", BiConsumer.class).setVolatile((Object) connects);
+        inBridge.findStaticVarHandle(bridge, "writes", BiConsumer.class).setVolatile((Object) writes);
         inBridge.findStaticVarHandle(bridge, "events", ObjIntConsumer.class).setVolatile((Object) events);
     }
 

@@ -71,6 +71,9 @@ final class HookWeaver {
                 } else {
                     super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
                 }
+                if (hook.argumentLocal >= 0) {
+                    super.visitVarInsn(hook.intArgument() ? Opcodes.ILOAD : Opcodes.ALOAD, hook.argumentLocal);
+                }
                 super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
                         hook.bridgeDescriptor(), false);
             }
@@ -78,12 +81,23 @@ final class HookWeaver {
         }
 
         @Override
+        public void visitCode() {
+            super.visitCode();
+            if (hook.connectingLocal >= 0) {
+                super.visitVarInsn(Opcodes.ALOAD, 0);
+                super.visitVarInsn(Opcodes.ALOAD, hook.connectingLocal);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, SocketTransformer.Hook.CONNECTING,
+                        SocketTransformer.Hook.CONNECTING_DESCRIPTOR, false);
+            }
+        }
+
+        @Override
         public void visitMaxs(int maxStack, int maxLocals) {
-            super.visitMaxs(maxStack + 1, maxLocals);
+            super.visitMaxs(maxStack + 2, maxLocals);
         }
     }
 
-    /** At entry: {@code Bridge.created|connected(socket)}. */
+    /** At entry: {@code Bridge.created|connected(socket)}, or {@code Bridge.connecting(channel, destination)}. */
     private static final class EntryHook extends MethodVisitor {
         private final SocketTransformer.Hook hook;
 
@@ -96,13 +110,16 @@ final class HookWeaver {
         public void visitCode() {
             super.visitCode();
             super.visitVarInsn(Opcodes.ALOAD, hook.socketLocal);
+            if (hook.argumentLocal >= 0) {
+                super.visitVarInsn(Opcodes.ALOAD, hook.argumentLocal);
+            }
             super.visitMethodInsn(Opcodes.INVOKESTATIC, BridgeInjector.BRIDGE, hook.bridgeMethod,
                     hook.bridgeDescriptor(), false);
         }
 
         @Override
         public void visitMaxs(int maxStack, int maxLocals) {
-            super.visitMaxs(Math.max(maxStack, 1), maxLocals);
+            super.visitMaxs(Math.max(maxStack, 2), maxLocals);
         }
     }
 

@@ -36,6 +36,7 @@ public final class JdkClassPatcher {
     }
 
     private static final int ALOAD_0 = 0x2a;
+    private static final int ILOAD_0 = 0x1a;
     private static final int ILOAD_1 = 0x1b;
     private static final int ASTORE_2 = 0x4d;
     private static final int DUP = 0x59;
@@ -153,7 +154,8 @@ public final class JdkClassPatcher {
             throws Unsupported {
         for (SocketTransformer.Hook hook : hooks) {
             if (hook.matches(name, descriptor)) {
-                if (hook.optionName != null || hook.socketLocal > 3) {
+                if (hook.optionName != null || hook.socketLocal > 3 || hook.argumentLocal > 3
+                        || hook.connectingLocal > 3) {
                     throw new Unsupported("hook " + hook + " is not one the patcher inserts");
                 }
                 return hook;
@@ -172,7 +174,8 @@ public final class JdkClassPatcher {
         int code = at + 8;
         byte[] call = callOf(hook);
         boolean atExit = !hook.atEntry && !hook.replacesValue;
-        int entrySize = atExit ? 0 : call.length;
+        byte[] entry = atExit ? connectingCall(hook) : call;
+        byte[] exit = atExit ? call : new byte[0];
 
         // Where the exit calls go: before every return (for a RETURNED hook, every areturn).
         List<Integer> returns = new ArrayList<>();
@@ -189,13 +192,13 @@ public final class JdkClassPatcher {
         for (int i = 0; i < exits.length; i++) {
             exits[i] = returns.get(i);
         }
-        Mapping map = new Mapping(entrySize, exits, call.length);
+        Mapping map = new Mapping(entry.length, exits, exit.length);
 
         ByteArrayOutputStream body = new ByteArrayOutputStream(attributeLength + 64);
-        writeU2(body, atExit ? maxStack + 1 : Math.max(maxStack, hook.replacesValue ? 3 : 1));
+        writeU2(body, atExit ? maxStack + 2 : Math.max(maxStack, hook.replacesValue ? 3 : 2));
         writeU2(body, maxLocals);
         writeU4(body, codeLength + map.inserted());
-        byte[] newCode = relocatedCode(code, codeLength, map, call, entrySize);
+        byte[] newCode = relocatedCode(code, codeLength, map, entry, exit);
         body.write(newCode, 0, newCode.length);
 
         int p = code + codeLength;
@@ -238,10 +241,10 @@ public final class JdkClassPatcher {
     }
 
     /** The instructions at their new offsets, their branches re-aimed, with the calls inserted. */
-    private byte[] relocatedCode(int code, int codeLength, Mapping map, byte[] call, int entrySize)
+    private byte[] relocatedCode(int code, int codeLength, Mapping map, byte[] entry, byte[] call)
             throws Unsupported {
         byte[] out = new byte[codeLength + map.inserted()];
-        System.arraycopy(call, 0, out, 0, entrySize);
+        System.arraycopy(entry, 0, out, 0, entry.length);
         int exit = 0;
         for (int pc = 0; pc < codeLength; ) {
             int length = instructionLength(code, pc);
@@ -427,12 +430,31 @@ public final class JdkClassPatcher {
             call.write(ALOAD_0 + 2);
         } else {
             call.write(hook.socketLocal == SocketTransformer.Hook.RETURNED ? DUP : ALOAD_0 + hook.socketLocal);
+            if (hook.argumentLocal >= 0) {
+                call.write((hook.intArgument() ? ILOAD_0 : ALOAD_0) + hook.argumentLocal);
+            }
         }
         call.write(INVOKESTATIC);
         writeU2(call, bridgeMethod(hook.bridgeMethod, hook.bridgeDescriptor()));
         if (hook.replacesValue) {
             call.write(ASTORE_2);
         }
+        while (call.size() % 4 != 0) {
+            call.write(NOP);
+        }
+        return call.toByteArray();
+    }
+
+    /** For an exit hook that also reports the destination: {@code connecting(this, local)} at entry; else nothing. */
+    private byte[] connectingCall(SocketTransformer.Hook hook) {
+        if (hook.connectingLocal < 0) {
+            return new byte[0];
+        }
+        ByteArrayOutputStream call = new ByteArrayOutputStream(8);
+        call.write(ALOAD_0);
+        call.write(ALOAD_0 + hook.connectingLocal);
+        call.write(INVOKESTATIC);
+        writeU2(call, bridgeMethod(SocketTransformer.Hook.CONNECTING, SocketTransformer.Hook.CONNECTING_DESCRIPTOR));
         while (call.size() % 4 != 0) {
             call.write(NOP);
         }

@@ -39,7 +39,7 @@ public final class SocketTransformer implements ClassFileTransformer {
     public static final Map<String, List<Hook>> TARGETS = Map.of(
             "sun/nio/ch/NioSocketImpl", List.of(
                     Hook.exit("create", "(Z)V", "created", 0),
-                    Hook.exit("connect", "(" + SOCKET_ADDRESS + "I)V", "connected", 0),
+                    Hook.exit("connect", "(" + SOCKET_ADDRESS + "I)V", "connected", 0).connecting(1),
                     Hook.exit("accept", "(Ljava/net/SocketImpl;)V", "accepted", 1),
                     Hook.option("setOption", SET_OPTION + "V"),
                     Hook.legacyOption("setOption", "(ILjava/lang/Object;)V")),
@@ -50,6 +50,9 @@ public final class SocketTransformer implements ClassFileTransformer {
                             .firstOf(2),
                     Hook.exit("<init>", "(" + SELECTOR_PROVIDER + FD + "Ljava/net/InetSocketAddress;)V", "accepted", 0)
                             .firstOf(2),
+                    // where the destination is known and the SYN has not left: JDK 11 passes it resolved
+                    Hook.connecting("beginConnect", "(Z" + SOCKET_ADDRESS + ")V", 2).firstOf(3),
+                    Hook.connecting("beginConnect", "(ZLjava/net/InetSocketAddress;)V", 2).firstOf(3),
                     Hook.exit("endConnect", "(ZZ)V", "connected", 0),
                     Hook.exit("endFinishConnect", "(ZZ)V", "connected", 0),
                     Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/SocketChannel;")),
@@ -65,15 +68,17 @@ public final class SocketTransformer implements ClassFileTransformer {
             // application's own value is written as the JDK writes it, and the agent's set again after, locked.
             "java/net/AbstractPlainSocketImpl", List.of(
                     Hook.exit("create", "(Z)V", "created", 0),
-                    Hook.exit("doConnect", "(Ljava/net/InetAddress;II)V", "connected", 0),
+                    Hook.exit("doConnect", "(Ljava/net/InetAddress;II)V", "connected", 0).connecting(1),
                     Hook.exit("accept", "(Ljava/net/SocketImpl;)V", "accepted", 1),
-                    Hook.exit("setOption", "(ILjava/lang/Object;)V", "optionWritten", 0),
-                    Hook.exit("setOption", SET_OPTION + "V", "optionWritten", 0).optional()),  // here on 13 to 17
+                    Hook.exit("setOption", "(ILjava/lang/Object;)V", "legacyOptionWritten", 0).withArgument(1),
+                    Hook.exit("setOption", SET_OPTION + "V", "optionWritten", 0).withArgument(1).optional()),  // 13-17
             "java/net/PlainSocketImpl", List.of(
-                    Hook.exit("setOption", SET_OPTION + "V", "optionWritten", 0).optional()),  // here on 11, 12
+                    Hook.exit("setOption", SET_OPTION + "V", "optionWritten", 0).withArgument(1).optional()),  // 11, 12
             "sun/nio/ch/UnixAsynchronousSocketChannelImpl", List.of(
                     Hook.exit("<init>", "(Lsun/nio/ch/Port;)V", "created", 0),
                     Hook.exit("<init>", "(Lsun/nio/ch/Port;" + FD + "Ljava/net/InetSocketAddress;)V", "accepted", 0),
+                    Hook.connecting("implConnect", "(" + SOCKET_ADDRESS + "Ljava/lang/Object;"
+                            + "Ljava/nio/channels/CompletionHandler;)Ljava/util/concurrent/Future;", 1),
                     Hook.exit("setConnected", "()V", "connected", 0)),
             "sun/nio/ch/AsynchronousSocketChannelImpl", List.of(
                     Hook.option("setOption", SET_OPTION + "Ljava/nio/channels/AsynchronousSocketChannel;")),
@@ -106,6 +111,12 @@ public final class SocketTransformer implements ClassFileTransformer {
             // At entry: the channel is active and this is its event loop, and no handler has seen it active yet.
             "/channel/DefaultChannelPipeline", List.of(
                     Hook.entry("fireChannelActive", "(){n}channel/ChannelPipeline;", "connected", 0)),
+            // Where a client channel's destination is known, on its event loop, before the SYN leaves: a rule for it
+            // is decided there. (The incubator's io_uring has no such place the agent hooks: decided when active.)
+            "/channel/epoll/AbstractEpollChannel", List.of(Hook.connecting("doConnect",
+                    "(Ljava/net/SocketAddress;Ljava/net/SocketAddress;)Z", 1)),
+            "/channel/uring/AbstractIoUringChannel", List.of(Hook.connecting("submitConnect",
+                    "(Ljava/net/InetSocketAddress;)V", 1)),
             "/channel/epoll/EpollSocketChannelConfig", NETTY_SETTERS,
             "/channel/uring/IoUringSocketChannelConfig", NETTY_SETTERS,
             "/incubator/channel/uring/IOUringSocketChannelConfig", NETTY_SETTERS);
@@ -123,6 +134,13 @@ public final class SocketTransformer implements ClassFileTransformer {
          * {@link #RETURNED} for an exit hook that passes the return value.
          */
         final int socketLocal;
+        /** A second local passed to the bridge (an int for {@code legacyOptionWritten}), or -1. */
+        final int argumentLocal;
+        /**
+         * For an exit hook: also call {@code connecting(this, local)} at entry, with the destination this local
+         * holds; -1 for none.
+         */
+        final int connectingLocal;
         final boolean atEntry;
         /** An option setter's hook: the bridge returns the value to set instead of the application's. */
         final boolean replacesValue;
@@ -134,12 +152,14 @@ public final class SocketTransformer implements ClassFileTransformer {
         static final int REQUIRED = 0;
         static final int OPTIONAL = -1;
 
-        private Hook(String method, String descriptor, String bridgeMethod, int socketLocal, boolean atEntry,
-                     boolean replacesValue, String optionName, int choice) {
+        private Hook(String method, String descriptor, String bridgeMethod, int socketLocal, int argumentLocal,
+                     int connectingLocal, boolean atEntry, boolean replacesValue, String optionName, int choice) {
             this.method = method;
             this.descriptor = descriptor;
             this.bridgeMethod = bridgeMethod;
             this.socketLocal = socketLocal;
+            this.argumentLocal = argumentLocal;
+            this.connectingLocal = connectingLocal;
             this.atEntry = atEntry;
             this.replacesValue = replacesValue;
             this.optionName = optionName;
@@ -148,24 +168,37 @@ public final class SocketTransformer implements ClassFileTransformer {
 
         private Hook(String method, String descriptor, String bridgeMethod, int socketLocal, boolean atEntry,
                      boolean replacesValue, String optionName) {
-            this(method, descriptor, bridgeMethod, socketLocal, atEntry, replacesValue, optionName, REQUIRED);
+            this(method, descriptor, bridgeMethod, socketLocal, -1, -1, atEntry, replacesValue, optionName, REQUIRED);
         }
 
         /** The same hook with {@code {n}} replaced by a Netty copy's root. */
         Hook forRoot(String root) {
-            return new Hook(method, descriptor.replace("{n}", "L" + root + "/"), bridgeMethod, socketLocal, atEntry,
-                    replacesValue, optionName, choice);
+            return new Hook(method, descriptor.replace("{n}", "L" + root + "/"), bridgeMethod, socketLocal,
+                    argumentLocal, connectingLocal, atEntry, replacesValue, optionName, choice);
         }
 
         /** One of a group of shapes: the first of the group that the class declares is hooked, the others not. */
         Hook firstOf(int group) {
-            return new Hook(method, descriptor, bridgeMethod, socketLocal, atEntry, replacesValue, optionName, group);
+            return new Hook(method, descriptor, bridgeMethod, socketLocal, argumentLocal, connectingLocal, atEntry,
+                    replacesValue, optionName, group);
         }
 
         /** Hooked where the class declares it, and not missed where it does not. */
         Hook optional() {
-            return new Hook(method, descriptor, bridgeMethod, socketLocal, atEntry, replacesValue, optionName,
-                    OPTIONAL);
+            return new Hook(method, descriptor, bridgeMethod, socketLocal, argumentLocal, connectingLocal, atEntry,
+                    replacesValue, optionName, OPTIONAL);
+        }
+
+        /** The same hook passing a second local to the bridge. */
+        Hook withArgument(int local) {
+            return new Hook(method, descriptor, bridgeMethod, socketLocal, local, connectingLocal, atEntry,
+                    replacesValue, optionName, choice);
+        }
+
+        /** This exit hook, and at the method's entry {@code connecting(this, local)}: the destination in local. */
+        Hook connecting(int local) {
+            return new Hook(method, descriptor, bridgeMethod, socketLocal, argumentLocal, local, atEntry,
+                    replacesValue, optionName, choice);
         }
 
         /** Whether some of the hooks are inserted only if the class declares their method: see {@link #toInsert}. */
@@ -223,8 +256,19 @@ public final class SocketTransformer implements ClassFileTransformer {
             return bridgeMethod.equals("legacyOption");
         }
 
+        /** Whether the second local is an int: the legacy option's id. */
+        boolean intArgument() {
+            return bridgeMethod.equals("legacyOptionWritten");
+        }
+
+        static final String CONNECTING = "connecting";
+        static final String CONNECTING_DESCRIPTOR = "(Ljava/lang/Object;Ljava/lang/Object;)V";
+
         /** The descriptor of the bridge method the inserted code calls: the one place both weavers take it from. */
         String bridgeDescriptor() {
+            if (argumentLocal >= 0) {
+                return intArgument() ? "(Ljava/lang/Object;I)V" : CONNECTING_DESCRIPTOR;
+            }
             if (optionName != null) {
                 return "(Ljava/lang/Object;Ljava/lang/String;I)I";
             }
@@ -246,6 +290,11 @@ public final class SocketTransformer implements ClassFileTransformer {
 
         static Hook entry(String method, String descriptor, String bridgeMethod, int socketLocal) {
             return new Hook(method, descriptor, bridgeMethod, socketLocal, true, false, null);
+        }
+
+        /** At entry: {@code connecting(this, local)}, the destination in {@code local}, before the SYN leaves. */
+        static Hook connecting(String method, String descriptor, int local) {
+            return new Hook(method, descriptor, CONNECTING, 0, local, -1, true, false, null, REQUIRED);
         }
 
         static Hook returned(String method, String descriptor, String bridgeMethod) {

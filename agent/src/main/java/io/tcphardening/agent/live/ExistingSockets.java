@@ -55,8 +55,15 @@ public final class ExistingSockets {
         } catch (Exception e) {
             return "connections open before the attach: not hardened, /proc cannot be read: " + e;
         }
+        // a connection whose local port is one of this JVM's listeners' was accepted (for rules by direction)
+        List<Integer> listening = new ArrayList<>();
         for (ProcTcpSockets.Entry socket : sockets) {
-            String reason = harden(hardener, socket);
+            if (socket.remote == null) {
+                listening.add(socket.local.getPort());
+            }
+        }
+        for (ProcTcpSockets.Entry socket : sockets) {
+            String reason = harden(hardener, socket, socket.remote != null && listening.contains(socket.local.getPort()));
             if (reason == null) {
                 hardened.merge(socket.state, 1, Integer::sum);
             } else {
@@ -82,7 +89,7 @@ public final class ExistingSockets {
     }
 
     /** Null when hardened, else why not. */
-    private String harden(SocketHardener hardener, ProcTcpSockets.Entry socket) {
+    private String harden(SocketHardener hardener, ProcTcpSockets.Entry socket, boolean accepted) {
         int duplicate;
         try {
             duplicate = (int) dup.invokeExact(socket.fd);
@@ -94,7 +101,7 @@ public final class ExistingSockets {
             if (!now.equals(ProcTcpSockets.link(socket.inode))) {
                 return "closed since it was listed, its number now reused by " + now + ": not touched";
             }
-            String mismatch = hardener.hardenExisting((FileDescriptor) newFd.invokeExact(duplicate));
+            String mismatch = hardener.hardenExisting((FileDescriptor) newFd.invokeExact(duplicate), accepted);
             return mismatch == null ? null : "the kernel kept " + mismatch;
         } catch (Throwable t) {
             return "failed: " + t;

@@ -26,6 +26,15 @@ public interface AgentMXBean {
     /** Writes of the five options by the application that the configured value replaced, by option key. */
     Map<String, Long> getApplicationValuesReplaced();
 
+    /** Writes of the five options by the application that stood under {@code app.values} (stricter, keep). */
+    Map<String, Long> getApplicationValuesKept();
+
+    /** Connections by the rule that decided them ("default" when none matched); empty without rules. */
+    Map<String, Long> getConnectionsByRule();
+
+    /** Connections a rule with all five options unchanged left alone. */
+    long getConnectionsExcluded();
+
     /** Connections of JDK socket classes the agent hooks that are not TCP (Unix-domain channels), left alone. */
     long getConnectionsSkippedNotTcp();
 

@@ -100,6 +100,21 @@ public final class AgentStatus implements AgentMXBean {
     }
 
     @Override
+    public Map<String, Long> getApplicationValuesKept() {
+        return agent.counters().kept();
+    }
+
+    @Override
+    public Map<String, Long> getConnectionsByRule() {
+        return agent.counters().byRule();
+    }
+
+    @Override
+    public long getConnectionsExcluded() {
+        return agent.counters().excluded();
+    }
+
+    @Override
     public long getConnectionsSkippedNotTcp() {
         return agent.counters().notTcp();
     }

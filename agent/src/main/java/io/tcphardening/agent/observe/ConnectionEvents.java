@@ -105,9 +105,11 @@ public final class ConnectionEvents {
     }
 
     /** One event with the values read back from the kernel ({@link Settings#UNCHANGED} where one could not be). */
-    public void record(String kind, boolean accepted, InetSocketAddress local, InetSocketAddress remote, int[] values) {
+    public void record(String kind, boolean accepted, InetSocketAddress local, InetSocketAddress remote, int[] values,
+                       String rule) {
         HardenedConnectionEvent event = new HardenedConnectionEvent();
         event.kind = kind;
+        event.rule = rule;
         event.direction = accepted ? "accept" : "connect";
         event.localAddress = host(local);
         event.localPort = local == null ? -1 : local.getPort();

@@ -22,23 +22,43 @@ public final class Counters {
 
     private final ConcurrentHashMap<String, AtomicLong> connected = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AtomicLong> accepted = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicLong> byRule = new ConcurrentHashMap<>();
     private final AtomicLong[] replaced = new AtomicLong[TcpOption.ALL.length];
+    private final AtomicLong[] kept = new AtomicLong[TcpOption.ALL.length];
     private final AtomicLong notTcp = new AtomicLong();
+    private final AtomicLong excluded = new AtomicLong();
 
     public Counters() {
         for (TcpOption option : TcpOption.ALL) {
             replaced[option.ordinal()] = new AtomicLong();
+            kept[option.ordinal()] = new AtomicLong();
         }
     }
 
     /** A connection's options were confirmed: {@code kind} as in its log line ("Socket", "Netty epoll", ...). */
     public void countHardened(String kind, boolean wasAccepted) {
-        ConcurrentHashMap<String, AtomicLong> byKind = wasAccepted ? accepted : connected;
-        AtomicLong count = byKind.get(kind);
+        increment(wasAccepted ? accepted : connected, kind);
+    }
+
+    /**
+     * A connection was decided by {@code rule} ("default" when none matched); counted only while rules are
+     * configured, so that a JVM without rules pays nothing for it.
+     */
+    public void countRule(String rule) {
+        increment(byRule, rule);
+    }
+
+    /** A rule with all five options unchanged matched: the connection was left alone. */
+    public void countExcluded() {
+        excluded.incrementAndGet();
+    }
+
+    private static void increment(ConcurrentHashMap<String, AtomicLong> counts, String key) {
+        AtomicLong count = counts.get(key);
         if (count == null) {
             // no computeIfAbsent: a lambda would spin a class on the application's first connection
             AtomicLong fresh = new AtomicLong();
-            count = byKind.putIfAbsent(kind, fresh);
+            count = counts.putIfAbsent(key, fresh);
             if (count == null) {
                 count = fresh;
             }
@@ -49,6 +69,11 @@ public final class Counters {
     /** The application set {@code option} to a value the agent replaced by the configured one. */
     public void countReplaced(TcpOption option) {
         replaced[option.ordinal()].incrementAndGet();
+    }
+
+    /** The application set {@code option} to a value that stands under the policy for its values (app.values). */
+    public void countKept(TcpOption option) {
+        kept[option.ordinal()].incrementAndGet();
     }
 
     /** A JDK socket that is not TCP (a Unix-domain channel, JDK 17's datagram socket implementation) reached a hook. */
@@ -79,6 +104,26 @@ public final class Counters {
             counts.put(option.key, replaced[option.ordinal()].get());
         }
         return counts;
+    }
+
+    /** Option key to the number of application writes that stood (app.values stricter or keep). */
+    Map<String, Long> kept() {
+        Map<String, Long> counts = new TreeMap<>();
+        for (TcpOption option : TcpOption.ALL) {
+            counts.put(option.key, kept[option.ordinal()].get());
+        }
+        return counts;
+    }
+
+    /** Rule name to the number of connections it decided ("default": none matched), excluded ones included. */
+    Map<String, Long> byRule() {
+        Map<String, Long> counts = new TreeMap<>();
+        byRule.forEach((rule, count) -> counts.put(rule, count.get()));
+        return counts;
+    }
+
+    long excluded() {
+        return excluded.get();
     }
 
     long notTcp() {

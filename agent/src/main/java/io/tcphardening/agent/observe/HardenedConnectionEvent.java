@@ -43,6 +43,10 @@ final class HardenedConnectionEvent extends Event {
     @Label("Remote Port")
     int remotePort;
 
+    @Label("Rule")
+    @Description("The rule that chose the values (rule.NAME.match), or default when none matched")
+    String rule;
+
     @Label("SO_KEEPALIVE")
     boolean keepAlive;
 

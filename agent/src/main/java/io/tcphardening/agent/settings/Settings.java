@@ -193,6 +193,14 @@ public final class Settings {
         return false;
     }
 
+    /** {@link #describe} and, if there are rules, each in the order they are tried: the start-up line. */
+    public String describeAll() {
+        if (rules.length == 0) {
+            return describe();
+        }
+        return describe() + "; rules, the first that matches decides: " + String.join("; ", describeRules());
+    }
+
     /** Each rule in order, described with its sources: for the start-up line and {@code check}. */
     public List<String> describeRules() {
         List<String> lines = new ArrayList<>();
@@ -207,11 +215,11 @@ public final class Settings {
         StringBuilder line = new StringBuilder();
         Map<String, String> sources = sources();
         for (Map.Entry<String, String> setting : values().entrySet()) {
-            if (line.length() > 0) {
-                line.append(", ");
-            }
             if (setting.getKey().startsWith("rule")) {
                 continue;  // described by describeRules
+            }
+            if (line.length() > 0) {
+                line.append(", ");
             }
             line.append(setting.getKey()).append('=').append(setting.getValue())
                     .append(" (").append(sources.get(setting.getKey())).append(')');
