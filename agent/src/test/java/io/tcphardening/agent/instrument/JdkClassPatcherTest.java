@@ -139,7 +139,10 @@ class JdkClassPatcherTest {
         assertTrue(declinedClasses < classes.size() / 100, "declined too often: " + declined);
     }
 
-    /** Exit, entry, returned-value and both option hooks in turn, each where its locals exist. */
+    /**
+     * Exit, entry, returned-value, both option hooks, the connecting pair and an exit hook with an int argument in
+     * turn. The comparison with ASM is of the code's structure: a local need not hold the type the bridge takes.
+     */
     private static List<SocketTransformer.Hook> hooksForEveryMethod(byte[] bytes) {
         List<SocketTransformer.Hook> hooks = new ArrayList<>();
         new ClassReader(bytes).accept(new ClassVisitor(Opcodes.ASM9) {
@@ -150,7 +153,7 @@ class JdkClassPatcherTest {
                     return null;
                 }
                 boolean isStatic = (access & Opcodes.ACC_STATIC) != 0;
-                switch (hooks.size() % 5) {
+                switch (hooks.size() % 7) {
                     case 0:
                         hooks.add(SocketTransformer.Hook.exit(name, descriptor, "created", isStatic ? 1 : 0));
                         break;
@@ -164,9 +167,19 @@ class JdkClassPatcherTest {
                         hooks.add(isStatic ? SocketTransformer.Hook.exit(name, descriptor, "accepted", 3)
                                 : SocketTransformer.Hook.option(name, descriptor));
                         break;
-                    default:
+                    case 4:
                         hooks.add(isStatic ? SocketTransformer.Hook.entry(name, descriptor, "created", 1)
                                 : SocketTransformer.Hook.legacyOption(name, descriptor));
+                        break;
+                    case 5:
+                        // an exit hook that also passes a destination at entry, and an entry hook with two locals
+                        hooks.add(isStatic ? SocketTransformer.Hook.entry(name, descriptor, "connecting", 1).withArgument(2)
+                                : SocketTransformer.Hook.exit(name, descriptor, "connected", 0).connecting(0));
+                        break;
+                    default:
+                        // an exit hook passing an int local (the legacy option's id) beside the socket
+                        hooks.add(SocketTransformer.Hook.exit(name, descriptor, "legacyOptionWritten", isStatic ? 1 : 0)
+                                .withArgument(2));
                 }
                 return null;
             }
