@@ -229,18 +229,28 @@ public final class Agent {
         }
     }
 
-    /** Creates the log file now, so that a path the JVM cannot write is an operator's error at start. */
+    /**
+     * With {@code log.required=true}, a log file that cannot be written is an operator's error at start. Otherwise the
+     * log goes to standard error with one WARN line ({@link HardeningLog#configure}): the options protect the
+     * application, the log does not, and a read-only file system in one container must not take a service down.
+     * Nothing here opens what is not a regular file: a FIFO without a reader would block the JVM's start (or its
+     * attach listener) for good.
+     */
     private static void checkLogFile(Settings settings) throws ConfigException {
         Path file = settings.logFile();
-        if (file == null) {
+        if (file == null || !settings.logRequired()) {
             return;
         }
-        // A FileOutputStream, not Files.newOutputStream: NIO's file channels make the JDK keep a socket pair open
-        // for the rest of the JVM's life (FileDispatcherImpl's pre-close descriptor), a socket the agent would add.
+        String problem = HardeningLog.logFileProblem(file);
+        if (problem != null) {
+            throw new ConfigException("log.file " + file + " cannot be the log (log.required=true): " + problem);
+        }
+        // A regular file: opening it cannot block. A FileOutputStream, not Files.newOutputStream: NIO's file channels
+        // make the JDK keep a socket pair open for the rest of the JVM's life, a socket the agent would add.
         try {
             new FileOutputStream(file.toFile(), true).close();
         } catch (IOException | RuntimeException e) {  // RuntimeException: a SecurityException
-            throw new ConfigException("log.file " + file + " cannot be written: " + e);
+            throw new ConfigException("log.file " + file + " cannot be written (log.required=true): " + e);
         }
     }
 }

@@ -120,7 +120,8 @@ class AgentMBeanIT {
                     Map<String, String> settings = strings(mbeans.getAttribute(agent, "Settings"));
                     assertEquals(Map.of("keepalive", "true", "keepalive.idle", "61s", "keepalive.interval", "11s",
                             "keepalive.count", "7", "user_timeout", "33000ms", "log.level", "info",
-                            "log.file", "stderr", "app.values", "replace"), settings, context);
+                            "log.file", "stderr", "log.required", "false", "keepalive.jitter", "0%",
+                            "app.values", "replace"), settings, context);
                     Map<String, String> sources = strings(mbeans.getAttribute(agent, "SettingSources"));
                     assertEquals("agent argument", sources.get("keepalive.idle"), sources.toString());
                     assertEquals("default", sources.get("keepalive"), sources.toString());

@@ -87,7 +87,7 @@ class IsolationIT {
             assertTrue(applicationLines.contains("APPLICATION INFO: the application logs through its own tinylog"),
                     applicationLines);
             String agentLines = Files.readString(agentLog);
-            assertTrue(agentLines.lines().anyMatch(l -> l.matches("\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z tcp-hardening INFO:"
+            assertTrue(agentLines.lines().anyMatch(l -> l.matches("\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z tcp-hardening\\[\\d+\\] INFO:"
                     + " Socket connect .*")), agentLines);
             assertFalse(agentLines.contains("APPLICATION") || applicationLines.contains("tcp-hardening"),
                     agentLines + applicationLines);

@@ -43,4 +43,7 @@ public interface AgentMXBean {
 
     /** Log lines dropped because the log could not keep up. */
     long getLogLinesDropped();
+
+    /** Log lines the log file could not take (a full disk, a file that cannot be reopened after rotation). */
+    long getLogLinesUnwritten();
 }

@@ -128,4 +128,9 @@ public final class AgentStatus implements AgentMXBean {
     public long getLogLinesDropped() {
         return log.droppedLines();
     }
+
+    @Override
+    public long getLogLinesUnwritten() {
+        return log.unwrittenLines();
+    }
 }

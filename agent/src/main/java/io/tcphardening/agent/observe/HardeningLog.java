@@ -2,6 +2,7 @@ package io.tcphardening.agent.observe;
 
 import io.tcphardening.agent.settings.LogLevel;
 import io.tcphardening.agent.settings.Settings;
+import java.io.IOException;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -10,7 +11,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.tinylog.Level;
 import org.tinylog.core.LogEntry;
 import org.tinylog.writers.ConsoleWriter;
-import org.tinylog.writers.FileWriter;
 import org.tinylog.writers.Writer;
 
 /**
@@ -37,6 +37,16 @@ public final class HardeningLog {
     public interface Line {
         /** The line, or null for nothing to write after all. */
         String text();
+    }
+
+    /** Where lines go: standard error through tinylog's console writer, or the agent's own {@link LogFile}. */
+    interface Output {
+        void write(LogLevel level, String text);
+
+        void flush();
+
+        /** Lines that could not be written (a full disk). */
+        long unwritten();
     }
 
     static final String THREAD_NAME = "tcp-hardening";
@@ -67,6 +77,15 @@ public final class HardeningLog {
     private boolean started;
     private boolean isInstalled;
     private boolean isClosing;
+    /** The log thread has written its last queued line: later lines are written by their callers, at once. */
+    private boolean finished;
+    /** The exit could not wait for the log thread: lines still queued, and later ones, are only counted. */
+    private boolean abandoned;
+    private long lostAtExit;
+    /** Where the log thread writes; also written by callers once {@link #finished}. Guarded by itself. */
+    private volatile Output output;
+    /** Why {@code log.file} is not used, for one WARN line; null if it is, or none is set. */
+    private volatile String fileProblem;
     private final AtomicLong dropped = new AtomicLong();
     private final Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
     private volatile LogLevel level;
@@ -85,7 +104,8 @@ public final class HardeningLog {
         this.thread = new Thread(new Runnable() {
             @Override
             public void run() {
-                Writer writer = settings != null && settings.logLevel() != LogLevel.OFF ? openWriter() : null;
+                Output writer = settings != null && settings.logLevel() != LogLevel.OFF ? openWriter() : null;
+                output = writer;
                 awaitInstalled();
                 runQuietly(afterInstall);
                 if (writer != null) {
@@ -97,9 +117,15 @@ public final class HardeningLog {
         thread.setContextClassLoader(HardeningLog.class.getClassLoader());
     }
 
-    /** The settings are known: lines at their level are queued from now on. */
+    /**
+     * The settings are known: lines at their level are queued from now on. A {@code log.file} that cannot be the log
+     * ({@link LogFile#problem}, metadata only: nothing here waits on a file) is replaced by standard error, with one
+     * WARN line saying why; the caller has stopped the start already if the operator required the file.
+     */
     public void configure(Settings configured) {
         this.settings = configured;
+        this.fileProblem = configured.logFile() == null || configured.logLevel() == LogLevel.OFF ? null
+                : LogFile.problem(configured.logFile());
         this.level = configured.logLevel();
         if (configured.logLevel() != LogLevel.OFF) {
             Runtime.getRuntime().addShutdownHook(new Thread(new Runnable() {
@@ -215,9 +241,43 @@ public final class HardeningLog {
         return dropped.get();
     }
 
+    /** Lines the log's file could not take (a full disk), and lines the JVM's exit did not wait for. */
+    long unwrittenLines() {
+        Output current = output;
+        synchronized (queue) {
+            return lostAtExit + (current == null ? 0 : current.unwritten());
+        }
+    }
+
     private void log(LogLevel wanted, Object line) {
-        if (level.allows(wanted) && !offer(new Entry(wanted, line))) {
-            dropped.incrementAndGet();
+        if (!level.allows(wanted)) {
+            return;
+        }
+        Entry entry = new Entry(wanted, line);
+        if (offer(entry)) {
+            return;
+        }
+        synchronized (queue) {
+            if (abandoned) {
+                lostAtExit++;
+                return;
+            }
+            if (!finished) {
+                dropped.incrementAndGet();
+                return;
+            }
+        }
+        writeNow(entry);  // the JVM is exiting and the log thread is done: this line is written by its caller
+    }
+
+    private void writeNow(Entry entry) {
+        Output current = output;
+        String text = text(entry);
+        if (current != null && text != null) {
+            synchronized (current) {
+                current.write(entry.level, text);
+                current.flush();
+            }
         }
     }
 
@@ -225,7 +285,7 @@ public final class HardeningLog {
 
     private boolean offer(Entry entry) {
         synchronized (queue) {
-            if (size == queue.length) {
+            if (size == queue.length || finished || abandoned) {
                 return false;
             }
             queue[(head + size) % queue.length] = entry;
@@ -279,10 +339,26 @@ public final class HardeningLog {
 
     // ---- the log thread
 
-    /** The writer, or null (and logging off) if it cannot be opened. */
-    private Writer openWriter() {
+    /**
+     * The output: the log file, or standard error if none is set or it cannot be opened (then the log's first line
+     * says why); null, and logging off, if not even standard error can be written.
+     */
+    private Output openWriter() {
+        String problem = fileProblem;
+        if (settings.logFile() != null && problem == null) {
+            try {
+                return LogFile.open(settings.logFile());
+            } catch (IOException | RuntimeException e) {
+                problem = e.getMessage();
+            }
+        }
         try {
-            return openWriter(settings);
+            Output console = console();
+            if (problem != null) {
+                console.write(LogLevel.WARN, "log.file " + settings.logFile() + " is not used, the log goes to standard"
+                        + " error: " + problem + " (set log.required=true to stop the start instead)");
+            }
+            return console;
         } catch (Exception | LinkageError e) {
             System.err.println("tcp-hardening-agent: cannot write its log, logging nothing: " + e);
             level = LogLevel.OFF;
@@ -291,7 +367,7 @@ public final class HardeningLog {
         }
     }
 
-    private void writeUntilClosed(Writer writer) {
+    private void writeUntilClosed(Output writer) {
         Map<String, Long> reported = new HashMap<>();
         long reportedDrops = 0;
         long nextSummary = System.nanoTime() + SUMMARY_MILLIS * 1_000_000;
@@ -302,7 +378,7 @@ public final class HardeningLog {
             }
             if (entry == END) {
                 summarise(writer, reported, reportedDrops);
-                close(writer);
+                finish(writer);
                 return;
             }
             String text = entry == null ? null : text(entry);
@@ -341,7 +417,41 @@ public final class HardeningLog {
         }
     }
 
-    private long summarise(Writer writer, Map<String, Long> reported, long reportedDrops) {
+    /**
+     * At exit: writes what was queued after the end marker too, then lets callers write their own lines, so that a
+     * connection made while the JVM exits still gets its line.
+     */
+    private void finish(Output writer) {
+        for (Entry late = poll(); ; late = poll()) {
+            if (late == null) {
+                synchronized (queue) {
+                    if (size > 0) {
+                        continue;
+                    }
+                    finished = true;
+                }
+                break;
+            }
+            String text = late == END ? null : text(late);
+            if (text != null) {
+                write(writer, late.level, text);
+            }
+        }
+        flush(writer);
+        if (writer instanceof LogFile) {
+            ((LogFile) writer).reportAtExit();
+        }
+    }
+
+    /**
+     * Why {@code file} cannot be the log, from its metadata only (never opened: a FIFO would block); null if it can.
+     * For {@code log.required}: the start stops on it.
+     */
+    public static String logFileProblem(java.nio.file.Path file) {
+        return LogFile.problem(file);
+    }
+
+    private long summarise(Output writer, Map<String, Long> reported, long reportedDrops) {
         for (Map.Entry<String, AtomicLong> failure : failures.entrySet()) {
             long now = failure.getValue().get();
             long before = reported.getOrDefault(failure.getKey(), 1L);
@@ -367,16 +477,53 @@ public final class HardeningLog {
         }
     }
 
-    private static void write(Writer writer, LogLevel level, String text) {
-        String line = timestamp(System.currentTimeMillis()) + " tcp-hardening " + level.name() + ": " + text;
-        try {
-            // No tinylog timestamp: the format is the message alone, and tinylog's clock would load java.time.
-            writer.write(new LogEntry(null, Thread.currentThread(), null, null, null, null, -1,
-                    null, Level.valueOf(level.name()), line, null));
-        } catch (Exception e) {
-            System.err.println("tcp-hardening-agent: cannot write its log: " + e + "; the line was: " + line);
+    private static void write(Output writer, LogLevel level, String text) {
+        synchronized (writer) {
+            writer.write(level, text);
         }
     }
+
+    /** Standard error: tinylog's console writer, each line as it is given. */
+    private static Output console() throws Exception {
+        Map<String, String> properties = new HashMap<>();
+        properties.put("format", "{message}");
+        properties.put("stream", "err");
+        Writer writer = new ConsoleWriter(properties);
+        return new Output() {
+            @Override
+            public void write(LogLevel level, String text) {
+                String line = timestamp(System.currentTimeMillis()) + " tcp-hardening " + level.name() + ": " + text;
+                try {
+                    // No tinylog timestamp: the format is the message alone, and tinylog's clock would load java.time.
+                    writer.write(new LogEntry(null, Thread.currentThread(), null, null, null, null, -1,
+                            null, Level.valueOf(level.name()), line, null));
+                } catch (Exception e) {
+                    // standard error itself failed: there is nowhere left to say so
+                }
+            }
+
+            @Override
+            public void flush() {
+                try {
+                    writer.flush();
+                } catch (Exception ignored) {
+                    // as above
+                }
+            }
+
+            @Override
+            public long unwritten() {
+                return 0;
+            }
+        };
+    }
+
+    /** A line of the log file: with the process's id, since JVMs of a fleet may share one file. */
+    static String fileLine(String level, String text) {
+        return timestamp(System.currentTimeMillis()) + " tcp-hardening[" + PID + "] " + level + ": " + text;
+    }
+
+    private static final long PID = ProcessHandle.current().pid();
 
     /**
      * ISO 8601 in UTC, to the millisecond: unambiguous across a fleet. Computed here (the proleptic Gregorian
@@ -414,37 +561,9 @@ public final class HardeningLog {
         return text.append(number);
     }
 
-    /** A tinylog writer that prints exactly the line it is given; nothing is read from tinylog's global config. */
-    private static Writer openWriter(Settings settings) throws Exception {
-        Map<String, String> properties = new HashMap<>();
-        properties.put("format", "{message}");
-        if (settings.logFile() == null) {
-            properties.put("stream", "err");
-            return new ConsoleWriter(properties);
-        }
-        properties.put("file", settings.logFile().toAbsolutePath().toString());
-        properties.put("append", "true");
-        // Buffered, and flushed whenever the queue runs empty (and at exit): one write(2) per burst of lines instead of
-        // one per line (a 3 s storm of 10,000 lines: 46 writes instead of 10,000), and a line still reaches the file
-        // as soon as the agent has nothing more to write.
-        properties.put("buffered", "true");
-        return new FileWriter(properties);
-    }
-
-    private static void flush(Writer writer) {
-        try {
+    private static void flush(Output writer) {
+        synchronized (writer) {
             writer.flush();
-        } catch (Exception e) {
-            System.err.println("tcp-hardening-agent: cannot write its log: " + e);
-        }
-    }
-
-    private static void close(Writer writer) {
-        try {
-            writer.flush();
-            writer.close();
-        } catch (Exception ignored) {
-            // the JVM is exiting; nothing left to tell
         }
     }
 
@@ -465,6 +584,19 @@ public final class HardeningLog {
                     queue.notifyAll();
                 }
                 thread.join(2000);
+            }
+            long lost;
+            synchronized (queue) {
+                if (finished) {
+                    return;
+                }
+                // the log thread is stuck (its output blocks) or never started: what is queued will not be written
+                abandoned = true;
+                lostAtExit += size;
+                lost = lostAtExit;
+            }
+            if (lost > 0) {
+                System.err.println("tcp-hardening-agent: " + lost + " log lines were not written before the JVM exited");
             }
         } catch (InterruptedException ignored) {
             Thread.currentThread().interrupt();

@@ -47,6 +47,12 @@ public final class Settings {
     private final boolean rulesUseRemote;
     private final boolean rulesUseHost;
     private final boolean rulesUseLocalPort;
+    /** Whether a log file that cannot be the log stops the start (else: standard error and one WARN line). */
+    private final boolean logRequired;
+    private final String logRequiredSource;
+    /** How far below the configured idle time each connection's is spread, in percent: 0 keeps it exact. */
+    private final int keepaliveJitter;
+    private final String keepaliveJitterSource;
 
     Settings(int[] values, String[] sources, LogLevel logLevel, String logLevelSource, Path logFile,
              String logFileSource, AppValues appValues, String appValuesSource) {
@@ -64,10 +70,15 @@ public final class Settings {
         this.rulesUseRemote = false;
         this.rulesUseHost = false;
         this.rulesUseLocalPort = false;
+        this.logRequired = false;
+        this.logRequiredSource = DEFAULT_SOURCE;
+        this.keepaliveJitter = 0;
+        this.keepaliveJitterSource = DEFAULT_SOURCE;
     }
 
-    /** These settings with rules; the rules were built against these settings' global values. */
-    private Settings(Settings global, List<Rule> rules, String rulesSource) {
+    /** These settings with rules (built against these settings' global values), log.required and the jitter. */
+    private Settings(Settings global, List<Rule> rules, String rulesSource, boolean logRequired,
+                     String logRequiredSource, int keepaliveJitter, String keepaliveJitterSource) {
         this.values = global.values;
         this.sources = global.sources;
         this.logLevel = global.logLevel;
@@ -90,10 +101,34 @@ public final class Settings {
         this.rulesUseRemote = remote;
         this.rulesUseHost = host;
         this.rulesUseLocalPort = localPort;
+        this.logRequired = logRequired;
+        this.logRequiredSource = logRequiredSource;
+        this.keepaliveJitter = keepaliveJitter;
+        this.keepaliveJitterSource = keepaliveJitterSource;
     }
 
     Settings withRules(List<Rule> rules, String rulesSource) {
-        return new Settings(this, rules, rulesSource);
+        return new Settings(this, rules, rulesSource, logRequired, logRequiredSource, keepaliveJitter,
+                keepaliveJitterSource);
+    }
+
+    Settings withLogRequired(boolean required, String source) {
+        return new Settings(this, List.of(rules), rulesSource, required, source, keepaliveJitter,
+                keepaliveJitterSource);
+    }
+
+    Settings withKeepaliveJitter(int percent, String source) {
+        return new Settings(this, List.of(rules), rulesSource, logRequired, logRequiredSource, percent, source);
+    }
+
+    /** {@code log.required}: a log file that cannot be the log stops the start. */
+    public boolean logRequired() {
+        return logRequired;
+    }
+
+    /** {@code keepalive.jitter} in percent: each connection's idle time is spread up to this far below the setting. */
+    public int keepaliveJitter() {
+        return keepaliveJitter;
     }
 
     /** The global settings' policy for the application's own values. */
@@ -236,6 +271,8 @@ public final class Settings {
         }
         values.put("log.level", logLevel.key());
         values.put("log.file", logFile == null ? "stderr" : logFile.toString());
+        values.put("log.required", Boolean.toString(logRequired));
+        values.put("keepalive.jitter", keepaliveJitter + "%");
         values.put("app.values", appValues.key());
         if (rules.length > 0) {
             values.put("rules", ruleNames());
@@ -256,6 +293,8 @@ public final class Settings {
         }
         sources.put("log.level", logLevelSource);
         sources.put("log.file", logFileSource);
+        sources.put("log.required", logRequiredSource);
+        sources.put("keepalive.jitter", keepaliveJitterSource);
         sources.put("app.values", appValuesSource);
         if (rules.length > 0) {
             sources.put("rules", rulesSource);
@@ -285,7 +324,8 @@ public final class Settings {
         Settings that = (Settings) other;
         return Arrays.equals(values, that.values) && logLevel == that.logLevel
                 && (logFile == null ? that.logFile == null : logFile.equals(that.logFile))
-                && appValues == that.appValues && describeRules().equals(that.describeRules());
+                && appValues == that.appValues && describeRules().equals(that.describeRules())
+                && logRequired == that.logRequired && keepaliveJitter == that.keepaliveJitter;
     }
 
     @Override

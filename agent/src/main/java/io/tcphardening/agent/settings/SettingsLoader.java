@@ -28,6 +28,8 @@ public final class SettingsLoader {
     static final String LOG_LEVEL = "log.level";
     public static final String LOG_FILE = "log.file";
     static final String APP_VALUES = "app.values";
+    static final String LOG_REQUIRED = "log.required";
+    static final String KEEPALIVE_JITTER = "keepalive.jitter";
     static final String RULES = "rules";
     private static final String RULE_PREFIX = "rule.";
     /** What may follow {@code rule.NAME.}: the match, the five options, the policy. */
@@ -48,6 +50,8 @@ public final class SettingsLoader {
         }
         keys.add(LOG_LEVEL);
         keys.add(LOG_FILE);
+        keys.add(LOG_REQUIRED);
+        keys.add(KEEPALIVE_JITTER);
         keys.add(APP_VALUES);
         keys.add(RULES);
         KEYS = List.copyOf(keys);
@@ -124,6 +128,14 @@ public final class SettingsLoader {
                 file == null ? Settings.DEFAULT_SOURCE : file.source,
                 policy == null ? defaults.appValues() : appValues(policy),
                 policy == null ? Settings.DEFAULT_SOURCE : policy.source);
+        Entry required = first(LOG_REQUIRED, fromArgs, fromProperties, fromEnvironment, fromFile);
+        if (required != null) {
+            global = global.withLogRequired(logRequired(required), required.source);
+        }
+        Entry jitter = first(KEEPALIVE_JITTER, fromArgs, fromProperties, fromEnvironment, fromFile);
+        if (jitter != null) {
+            global = global.withKeepaliveJitter(jitter(jitter), jitter.source);
+        }
         return withRules(global, sources);
     }
 
@@ -478,6 +490,10 @@ public final class SettingsLoader {
             appValues(entry);
         } else if (key.equals(RULES)) {
             ruleNames(entry);
+        } else if (key.equals(LOG_REQUIRED)) {
+            logRequired(entry);
+        } else if (key.equals(KEEPALIVE_JITTER)) {
+            jitter(entry);
         } else if (key.startsWith(RULE_PREFIX) && key.endsWith("." + Rule.MATCH)) {
             match(key, entry);
         } else if (key.startsWith(RULE_PREFIX)) {
@@ -614,6 +630,27 @@ public final class SettingsLoader {
                 return "a duration from 0ms (the kernel's default) to 2147483647ms (about 24 days), for example 30s or"
                         + " 2m, or " + UNCHANGED;
         }
+    }
+
+    private static boolean logRequired(Entry entry) throws ConfigException {
+        String value = entry.value.toLowerCase(Locale.ROOT);
+        if (value.equals("true") || value.equals("false")) {
+            return value.equals("true");
+        }
+        throw invalid(LOG_REQUIRED, entry, "true (a log file that cannot be written stops the start) or false (the log"
+                + " goes to standard error instead, with one WARN line)");
+    }
+
+    /** "10%": the most each connection's idle time is spread below the setting; 0 to 50 percent. */
+    static int jitter(Entry entry) throws ConfigException {
+        String value = entry.value.trim();
+        String digits = value.endsWith("%") ? value.substring(0, value.length() - 1).trim() : null;
+        if (digits != null && !digits.isEmpty() && digits.length() <= 3 && digits(digits) == digits.length()
+                && Integer.parseInt(digits) <= 50) {
+            return Integer.parseInt(digits);
+        }
+        throw invalid(KEEPALIVE_JITTER, entry, "a percentage from 0% to 50%, for example 10%: each connection's"
+                + " keepalive.idle is spread up to that far below the setting, never above");
     }
 
     private static AppValues appValues(Entry entry) throws ConfigException {

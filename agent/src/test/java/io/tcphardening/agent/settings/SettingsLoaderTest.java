@@ -143,7 +143,7 @@ class SettingsLoaderTest {
             assertDefaults(settings);
             assertEquals("keepalive=true (default), keepalive.idle=60s (default), keepalive.interval=10s (default), "
                     + "keepalive.count=6 (default), user_timeout=120000ms (default), log.level=info (default), "
-                    + "log.file=stderr (default), app.values=replace (default)", settings.describe());
+                    + "log.file=stderr (default), log.required=false (default), keepalive.jitter=0% (default), app.values=replace (default)", settings.describe());
             for (TcpOption option : TcpOption.ALL) {
                 assertEquals(Settings.DEFAULT_SOURCE, settings.source(option));
             }
@@ -190,7 +190,7 @@ class SettingsLoaderTest {
             assertEquals("keepalive=false (agent argument), keepalive.idle=30s (agent argument), "
                     + "keepalive.interval=5s (agent argument), keepalive.count=3 (agent argument), "
                     + "user_timeout=45000ms (agent argument), log.level=debug (agent argument), "
-                    + "log.file=" + log + " (agent argument), app.values=replace (default)", settings.describe());
+                    + "log.file=" + log + " (agent argument), log.required=false (default), keepalive.jitter=0% (default), app.values=replace (default)", settings.describe());
         }
 
         @Test
