@@ -15,8 +15,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketOption;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The one place that applies options to sockets. Three moments:
@@ -387,8 +386,8 @@ public final class SocketHardener implements AgentState {
         StringBuilder mismatch = new StringBuilder();
         for (TcpOption option : TcpOption.ALL) {
             if (decision.isSet(option)) {
-                int wanted = decision.appValues() == AppValues.REPLACE ? decision.value(option)
-                        : AppValues.STRICTER.hold(option, socket.get(option), decision.value(option));
+                int wanted = decision.appValues() == AppValues.REPLACE ? spread(option, decision.value(option))
+                        : AppValues.STRICTER.hold(option, socket.get(option), spread(option, decision.value(option)));
                 socket.set(option, wanted);
                 int value = socket.get(option);
                 if (value != wanted) {
@@ -414,7 +413,7 @@ public final class SocketHardener implements AgentState {
             }
             int applicationValue = application == null ? ConnectionNotes.NONE : application[option.ordinal()];
             if (applicationValue == ConnectionNotes.NONE) {
-                set(socket, option, decision.value(option), kind);
+                set(socket, option, spread(option, decision.value(option)), kind);
                 continue;
             }
             int held = decision.hold(option, applicationValue);
@@ -425,6 +424,26 @@ public final class SocketHardener implements AgentState {
                 decidedValue(notesKey, kind, null, option, applicationValue, held, decision, settings);
             }
         }
+    }
+
+    /**
+     * {@code keepalive.jitter}: a connection's idle time spread at random up to the given percentage below the
+     * configured one, never above, so that thousands of connections opened in one burst do not all send their first
+     * probe in the same instant, and the worst-case time to notice a dead peer still holds.
+     */
+    private int spread(TcpOption option, int value) {
+        int range = option == TcpOption.KEEPIDLE ? jitterRange(value) : 0;
+        return range == 0 ? value : value - ThreadLocalRandom.current().nextInt(range + 1);
+    }
+
+    private int jitterRange(int idle) {
+        return Math.min(idle - 1, (int) ((long) idle * settings.keepaliveJitter() / 100));
+    }
+
+    /** Whether the option's value is spread: the idle time of the agent's own, not one the application set. */
+    private boolean isSpread(TcpOption option, int expected, int[] application) {
+        return option == TcpOption.KEEPIDLE && jitterRange(expected) > 0
+                && (application == null || application[option.ordinal()] == ConnectionNotes.NONE);
     }
 
     /** The value the socket should hold for {@code option}: the decision's, or what the policy keeps of the app's. */
@@ -465,7 +484,13 @@ public final class SocketHardener implements AgentState {
             try {
                 int value = socket.get(option);
                 int expected = decision.isSet(option) ? expected(decision, option, application) : Settings.UNCHANGED;
-                if (expected != Settings.UNCHANGED && value != expected) {
+                if (expected != Settings.UNCHANGED && isSpread(option, expected, application)) {
+                    // an accepted socket inherited its listener's idle time, the same for all: spread each anew
+                    if (accepted || value > expected || value < expected - jitterRange(expected)) {
+                        set(socket, option, spread(option, expected), kind);
+                        value = socket.get(option);
+                    }
+                } else if (expected != Settings.UNCHANGED && value != expected) {
                     set(socket, option, expected, kind);
                     value = socket.get(option);
                 }
