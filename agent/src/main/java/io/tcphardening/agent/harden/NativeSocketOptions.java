@@ -75,6 +75,21 @@ public final class NativeSocketOptions implements JdkSocketRoute {
         }
     }
 
+    /**
+     * The first four bytes of TCP_INFO, which getsockopt truncates to the length asked: the state, the congestion
+     * state, the retransmissions outstanding ({@code tcpi_retransmits}, byte 2) and the keepalive or zero-window probes
+     * outstanding ({@code tcpi_probes}, byte 3). Little-endian, as the x86-64 and aarch64 kernels write them.
+     */
+    int tcpInfoHead(FileDescriptor fd) throws IOException {
+        try {
+            return natives.get(fd, 6, 11);
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException(t);
+        }
+    }
+
     /** getsockname, or null if the socket has none (yet). */
     InetSocketAddress local(FileDescriptor fd) {
         try {

@@ -376,6 +376,22 @@ public final class SocketHardener implements AgentState {
      * @param accepted whether the connection was accepted by a listener of this JVM (its local port is one's)
      */
     public String hardenExisting(FileDescriptor duplicate, boolean accepted) throws Exception {
+        return hardenExisting(duplicate, accepted, false);
+    }
+
+    /**
+     * What {@link #hardenExisting(FileDescriptor, boolean)} returns for a connection whose user timeout it did not
+     * lower yet: lowered in the middle of a probe cycle or of retransmissions, TCP_USER_TIMEOUT ends the connection
+     * at once if its peer has been silent longer than the new bound (a burst of thousands of connections probing in
+     * the same second on loopback loses probes, and a re-attach then aborted nearly all of them). Its other options
+     * are set; the caller tries again later.
+     */
+    public static final String DEFERRED = "user_timeout deferred: in a probe cycle or retransmitting";
+
+    /**
+     * @param force lower the user timeout even in a probe cycle (the last of the caller's attempts)
+     */
+    public String hardenExisting(FileDescriptor duplicate, boolean accepted, boolean force) throws Exception {
         if (!(route instanceof NativeSocketOptions)) {
             // the fallback route writes through socket objects, and a bare duplicate descriptor has none
             throw new IOException(route.limitation());  // not UnsupportedOperationException: one class less to load
@@ -384,10 +400,17 @@ public final class SocketHardener implements AgentState {
         OpenSocket socket = route.open(null, duplicate);
         Decision decision = socket.remote() == null ? current.defaults() : decide(current, accepted, socket);
         StringBuilder mismatch = new StringBuilder();
+        boolean deferred = false;
         for (TcpOption option : TcpOption.ALL) {
             if (decision.isSet(option)) {
+                int now = socket.get(option);
                 int wanted = decision.appValues() == AppValues.REPLACE ? spread(option, decision.value(option))
-                        : AppValues.STRICTER.hold(option, socket.get(option), spread(option, decision.value(option)));
+                        : AppValues.STRICTER.hold(option, now, spread(option, decision.value(option)));
+                if (option == TcpOption.USER_TIMEOUT && wanted != 0 && (now == 0 || wanted < now) && !force
+                        && inProbeCycle(duplicate)) {
+                    deferred = true;
+                    continue;
+                }
                 socket.set(option, wanted);
                 int value = socket.get(option);
                 if (value != wanted) {
@@ -396,7 +419,15 @@ public final class SocketHardener implements AgentState {
                 }
             }
         }
-        return mismatch.length() == 0 ? null : mismatch.toString();
+        if (mismatch.length() > 0) {
+            return mismatch.toString();
+        }
+        return deferred ? DEFERRED : null;
+    }
+
+    private boolean inProbeCycle(FileDescriptor fd) throws IOException {
+        int head = ((NativeSocketOptions) route).tcpInfoHead(fd);
+        return (head >>> 16 & 0xff) != 0 || (head >>> 24 & 0xff) != 0;
     }
 
     // ---- the one place options are written
