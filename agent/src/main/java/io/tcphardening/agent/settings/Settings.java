@@ -207,11 +207,11 @@ public final class Settings {
         StringBuilder line = new StringBuilder();
         Map<String, String> sources = sources();
         for (Map.Entry<String, String> setting : values().entrySet()) {
-            if (line.length() > 0) {
-                line.append(", ");
-            }
             if (setting.getKey().startsWith("rule")) {
                 continue;  // described by describeRules
+            }
+            if (line.length() > 0) {
+                line.append(", ");
             }
             line.append(setting.getKey()).append('=').append(setting.getValue())
                     .append(" (").append(sources.get(setting.getKey())).append(')');

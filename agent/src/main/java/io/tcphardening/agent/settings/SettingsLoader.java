@@ -122,7 +122,7 @@ public final class SettingsLoader {
                 level == null ? Settings.DEFAULT_SOURCE : level.source,
                 file == null ? defaults.logFile() : logFile(file),
                 file == null ? Settings.DEFAULT_SOURCE : file.source,
-                policy == null ? defaults.appValues() : appValues(policy),
+                policy == null ? defaults.appValues() : appValues(APP_VALUES, policy),
                 policy == null ? Settings.DEFAULT_SOURCE : policy.source);
         return withRules(global, sources);
     }
@@ -145,9 +145,9 @@ public final class SettingsLoader {
         for (Map.Entry<String, Entry> entry : ruleKeys.entrySet()) {
             String name = ruleName(entry.getKey());
             if (!names.contains(name)) {
-                throw new ConfigException(entry.getValue().source + ": " + entry.getKey() + " belongs to a rule named "
-                        + name + ", which " + RULES + " does not list"
-                        + (list == null ? " (no source sets " + RULES + ")" : " (" + RULES + " = "
+                throw new ConfigException(entry.getValue().source + ": " + entry.getKey() + " = "
+                        + quote(entry.getValue().value) + " belongs to a rule named " + name + ", which " + RULES
+                        + " does not list" + (list == null ? " (no source sets " + RULES + ")" : " (" + RULES + " = "
                         + quote(list.value) + " at " + list.source + ")") + "; add it there or remove the key");
             }
         }
@@ -158,8 +158,8 @@ public final class SettingsLoader {
         for (String name : names) {
             Entry match = ruleKeys.get(RULE_PREFIX + name + "." + Rule.MATCH);
             if (match == null) {
-                throw new ConfigException(list.source + ": " + RULES + " lists " + name + ", which has no "
-                        + RULE_PREFIX + name + "." + Rule.MATCH + "; a rule needs one (for example "
+                throw new ConfigException(list.source + ": " + RULES + " = " + quote(list.value) + " lists " + name
+                        + ", which has no " + RULE_PREFIX + name + "." + Rule.MATCH + "; a rule needs one (for example "
                         + RULE_PREFIX + name + "." + Rule.MATCH + " = connect port=5432)");
             }
             int[] named = new int[TcpOption.ALL.length];
@@ -172,8 +172,8 @@ public final class SettingsLoader {
             }
             Entry policy = ruleKeys.get(RULE_PREFIX + name + "." + Rule.APP_VALUES);
             rules.add(new Rule(name, match(RULE_PREFIX + name + "." + Rule.MATCH, match), match.source, named,
-                    namedSources, policy == null ? null : appValues(policy), policy == null ? null : policy.source,
-                    global));
+                    namedSources, policy == null ? null : appValues(RULE_PREFIX + name + "." + Rule.APP_VALUES, policy),
+                    policy == null ? null : policy.source, global));
         }
         return global.withRules(rules, list.source);
     }
@@ -475,7 +475,7 @@ public final class SettingsLoader {
         } else if (key.equals(LOG_FILE)) {
             logFile(entry);
         } else if (key.equals(APP_VALUES) || key.endsWith("." + Rule.APP_VALUES) && key.startsWith(RULE_PREFIX)) {
-            appValues(entry);
+            appValues(key, entry);
         } else if (key.equals(RULES)) {
             ruleNames(entry);
         } else if (key.startsWith(RULE_PREFIX) && key.endsWith("." + Rule.MATCH)) {
@@ -616,12 +616,14 @@ public final class SettingsLoader {
         }
     }
 
-    private static AppValues appValues(Entry entry) throws ConfigException {
+    /** {@code key} is {@code app.values} or a rule's ({@code rule.db.app.values}), for the message. */
+    private static AppValues appValues(String key, Entry entry) throws ConfigException {
         AppValues policy = AppValues.byKey(entry.value.toLowerCase(Locale.ROOT));
         if (policy == null) {
-            throw new ConfigException(entry.source + ": " + quote(entry.value) + " is not a policy for the application's"
-                    + " own values; allowed: replace (the configured value replaces the application's), stricter (the"
-                    + " application's stands where it detects a dead peer no later), keep (the application's stands)");
+            throw new ConfigException(entry.source + ": " + key + " = " + quote(entry.value) + " is not a policy for"
+                    + " the application's own values; allowed: replace (the configured value replaces the"
+                    + " application's), stricter (the application's stands where it detects a dead peer no later),"
+                    + " keep (the application's stands)");
         }
         return policy;
     }
