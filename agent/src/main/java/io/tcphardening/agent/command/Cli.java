@@ -77,7 +77,7 @@ public final class Cli {
             return ConfigException.EXIT_STATUS;
         }
         out.println("valid: " + settings.describe().replace(", ", "\n       "));
-        DeadPeerDetection detection = new DeadPeerDetection(settings, KernelDefaults.ofThisMachine());
+        DeadPeerDetection detection = new DeadPeerDetection(settings.defaults(), KernelDefaults.ofThisMachine());
         out.println("worst case to notice a dead peer (Linux), from the last time it was heard:");
         out.println("  idle connection: " + detection.idle());
         out.println("  busy connection: " + detection.busy());
