@@ -708,8 +708,11 @@ public final class SettingsLoader {
         return text;
     }
 
-    /** A value as it can safely be shown on one line of a terminal: quoted, escaped, and cut if long. */
-    static String quote(String value) {
+    /**
+     * A value as it can safely be shown on one line of a terminal: quoted, escaped, and cut if long. Public for the
+     * commands, whose messages quote their own arguments the same way.
+     */
+    public static String quote(String value) {
         StringBuilder quoted = new StringBuilder("'");
         int shown = 0;
         for (int i = 0; i < value.length() && shown < 60; i++, shown++) {
