@@ -13,14 +13,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code check [--strict] [config=PATH] [key=value ...]}: validates a configuration exactly as the agent would, from
- * the same sources, and prints the effective settings, each rule, the worst-case detection times of each, and the
- * warnings ({@link ConfigWarnings}).
+ * {@code check [--strict] [config=PATH] [key=value ...] [--explain CONNECTION]}: validates a configuration exactly as
+ * the agent would, from the same sources, and prints the effective settings, each rule, the worst-case detection
+ * times of each, and the warnings ({@link ConfigWarnings}). With {@code --explain} it prints instead what the agent
+ * would do to one connection ({@link Explanation}), then the warnings: the exit status means the same either way.
  */
 final class CheckCommand {
 
     /** {@code --strict}: the configuration is valid, but warnings were printed. */
     private static final int WARNINGS_STATUS = 1;
+
+    static final String EXPLAIN = "--explain";
 
     private CheckCommand() {
         // no instances
@@ -29,11 +32,26 @@ final class CheckCommand {
     static int run(String[] args, PrintStream out, PrintStream err) {
         boolean strict = false;
         List<String> settingArgs = new ArrayList<>();
+        List<String> explain = null;
         for (String arg : args) {
             if (arg.equals("--strict")) {
                 strict = true;
+            } else if (explain != null) {
+                explain.add(arg);  // the connection is the rest of the line
+            } else if (arg.equals(EXPLAIN)) {
+                explain = new ArrayList<>();
             } else {
                 settingArgs.add(arg);
+            }
+        }
+        Explanation explanation = null;
+        if (explain != null) {
+            try {
+                explanation = Explanation.parse(explain);
+            } catch (IllegalArgumentException e) {
+                // the same status as invalid settings: nothing can be answered
+                err.println("tcp-hardening-agent: invalid " + EXPLAIN + ": " + e.getMessage());
+                return ConfigException.EXIT_STATUS;
             }
         }
         Settings settings;
@@ -46,11 +64,17 @@ final class CheckCommand {
         }
         KernelDefaults kernel = KernelDefaults.ofThisMachine();
         List<String> warnings = ConfigWarnings.of(settings, new DeadPeerDetection(settings.defaults(), kernel));
-        report(settings, kernel, out);
+        if (explanation != null) {
+            for (String line : explanation.lines(settings, kernel)) {
+                out.println(line);
+            }
+        } else {
+            report(settings, kernel, out);
+        }
         for (String warning : warnings) {
             out.println("warning: " + warning);
         }
-        if (warnings.isEmpty()) {
+        if (warnings.isEmpty() && explanation == null) {
             out.println("no warnings");
         }
         return strict && !warnings.isEmpty() ? WARNINGS_STATUS : 0;
