@@ -1,34 +1,29 @@
 package io.tcphardening.agent.command;
 
 import io.tcphardening.agent.observe.AgentVersion;
-import io.tcphardening.agent.settings.ConfigException;
-import io.tcphardening.agent.settings.EnvironmentVariables;
-import io.tcphardening.agent.settings.Settings;
-import io.tcphardening.agent.settings.SettingsLoader;
 import java.io.PrintStream;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /** The commands of {@code java -jar tcp-hardening-agent.jar}. */
 public final class Cli {
 
-    /** {@code check --strict}: the configuration is valid, but warnings were printed. */
-    private static final int WARNINGS_STATUS = 1;
-
     private static final String USAGE = String.join("\n",
             "usage: java -jar tcp-hardening-agent.jar COMMAND",
             "",
-            "  check [--strict] [config=PATH] [key=value ...]",
+            "  check [--strict] [config=PATH] [key=value ...] [--explain CONNECTION]",
             "      validate a configuration exactly as the agent would (the same system properties,",
             "      TCPHARDENING_* variables and agent.properties beside the jar), and print the effective",
-            "      settings with the source of each, the worst-case time to notice a dead peer on an idle",
-            "      and on a busy connection, and a warning for each value that makes little sense;",
+            "      settings with the source of each, each rule, the worst-case time to notice a dead peer on",
+            "      an idle and on a busy connection, and a warning for each value that makes little sense;",
             "      exit status 0 if valid (warnings or not), 2 if not; with --strict, 1 if valid with warnings",
+            "      --explain, last, prints instead which rule decides one connection, its values and times:",
+            "        --explain connect ADDRESS:PORT [host=NAME]",
+            "        --explain accept local-port=PORT remote=ADDRESS[:PORT]",
+            "      addresses are literals, IPv6 in brackets ([fd00::1]:5432), never looked up",
             "  attach PID [config=PATH] [key=value ...]",
             "      load the agent into a running JVM (or replace the settings of the agent running there),",
             "      harden the connections already open too, and print what was done",
@@ -51,7 +46,7 @@ public final class Cli {
         }
         switch (args[0]) {
             case "check":
-                return check(Arrays.copyOfRange(args, 1, args.length), out, err);
+                return CheckCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
             case "attach":
                 return AttachCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
             case "inspect":
@@ -65,32 +60,6 @@ public final class Cli {
         }
     }
 
-    private static int check(String[] args, PrintStream out, PrintStream err) {
-        List<String> settingArgs = new ArrayList<>(Arrays.asList(args));
-        boolean strict = settingArgs.remove("--strict");
-        Settings settings;
-        try {
-            settings = SettingsLoader.load(String.join(",", settingArgs), SettingsLoader.systemProperties(),
-                    EnvironmentVariables.withPrefix(SettingsLoader.ENV_PREFIX), agentDirectory());
-        } catch (ConfigException e) {
-            err.println("tcp-hardening-agent: invalid configuration: " + e.getMessage());
-            return ConfigException.EXIT_STATUS;
-        }
-        out.println("valid: " + settings.describe().replace(", ", "\n       "));
-        DeadPeerDetection detection = new DeadPeerDetection(settings, KernelDefaults.ofThisMachine());
-        out.println("worst case to notice a dead peer (Linux), from the last time it was heard:");
-        out.println("  idle connection: " + detection.idle());
-        out.println("  busy connection: " + detection.busy());
-        List<String> warnings = ConfigWarnings.of(settings, detection);
-        for (String warning : warnings) {
-            out.println("warning: " + warning);
-        }
-        if (warnings.isEmpty()) {
-            out.println("no warnings");
-        }
-        return strict && !warnings.isEmpty() ? WARNINGS_STATUS : 0;
-    }
-
     /** The agent jar itself: what {@code attach} loads into another JVM, and what a re-run command starts. */
     static Path agentJar() {
         try {
@@ -101,7 +70,7 @@ public final class Cli {
     }
 
     /** The jar's directory, where the agent looks for agent.properties; null when not run from the jar. */
-    private static Path agentDirectory() {
+    static Path agentDirectory() {
         try {
             Path location = agentJar();
             return Files.isRegularFile(location) ? location.getParent() : null;

@@ -1,9 +1,11 @@
 package io.tcphardening.agent.command;
 
+import io.tcphardening.agent.settings.Rule;
 import io.tcphardening.agent.settings.Settings;
 import io.tcphardening.agent.settings.TcpOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Valid settings that make little sense, each said with what happens and what to set instead: what {@code check}
@@ -24,6 +26,7 @@ final class ConfigWarnings {
         if (!settings.setsAnything()) {
             warnings.add("every option is unchanged: the agent sets nothing on any connection; set at least"
                     + " keepalive=true and user_timeout");
+            warnings.addAll(unreachableRules(settings));
             return warnings;
         }
         DeadPeerDetection.Keepalive keepalive = detection.keepalive();
@@ -78,6 +81,33 @@ final class ConfigWarnings {
             warnings.add("user_timeout " + DeadPeerDetection.duration(userTimeout) + " is shorter than the kernel's"
                     + " first retransmission of a SYN (1s): one lost SYN fails a connect, and two lost segments"
                     + " in a row end a healthy connection; use a few seconds at least");
+        }
+        warnings.addAll(unreachableRules(settings));
+        return warnings;
+    }
+
+    /**
+     * A rule that an earlier rule covers ({@code Match.covers}) can never decide a connection: the earlier one
+     * matches every connection it does, and the first that matches decides. Most likely the two are listed in the
+     * wrong order, the narrower meant first.
+     */
+    static List<String> unreachableRules(Settings settings) {
+        List<String> warnings = new ArrayList<>();
+        List<Rule> rules = settings.rules();
+        Map<String, String> sources = settings.sources();
+        for (int later = 1; later < rules.size(); later++) {
+            for (int earlier = 0; earlier < later; earlier++) {
+                Rule covering = rules.get(earlier);
+                Rule covered = rules.get(later);
+                if (covering.match().covers(covered.match())) {
+                    warnings.add("rule " + covered.name() + " can never match: rule " + covering.name() + ", tried"
+                            + " before it, matches every connection it does (" + CheckCommand.matchAsGiven(covering,
+                            sources) + ", " + CheckCommand.matchAsGiven(covered, sources) + "); list "
+                            + covered.name() + " before " + covering.name() + " in rules (" + sources.get("rules")
+                            + "), or remove it");
+                    break;  // one reason is enough
+                }
+            }
         }
         return warnings;
     }

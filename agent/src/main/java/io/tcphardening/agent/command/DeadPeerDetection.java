@@ -1,13 +1,14 @@
 package io.tcphardening.agent.command;
 
-import io.tcphardening.agent.settings.Settings;
+import io.tcphardening.agent.settings.Decision;
 import io.tcphardening.agent.settings.TcpOption;
 
 /**
- * The worst case until Linux tells the application that its peer is gone, under given settings, for a connection
- * that is idle (nothing in flight: only keepalive can notice) and for one that is busy (data left unacknowledged:
- * keepalive probes stop, only TCP_USER_TIMEOUT or the kernel's retransmission limit can end it). What {@code check}
- * prints, counted from the last moment the peer was heard.
+ * The worst case until Linux tells the application that its peer is gone, under the five values of one
+ * {@link Decision} (a rule's, or the global settings' as {@code Settings.defaults()} gives them), for a connection that
+ * is idle (nothing in flight: only keepalive can notice) and for one that is busy (data left unacknowledged: keepalive
+ * probes stop, only TCP_USER_TIMEOUT or the kernel's retransmission limit can end it). What {@code check} prints,
+ * counted from the last moment the peer was heard.
  *
  * <p>Linux's rules (net/ipv4/tcp_timer.c):
  * <ul>
@@ -30,24 +31,24 @@ final class DeadPeerDetection {
         ON, OFF, UP_TO_THE_APPLICATION
     }
 
-    private final Settings settings;
+    private final Decision values;
     private final KernelDefaults kernel;
 
-    DeadPeerDetection(Settings settings, KernelDefaults kernel) {
-        this.settings = settings;
+    DeadPeerDetection(Decision values, KernelDefaults kernel) {
+        this.values = values;
         this.kernel = kernel;
     }
 
     Keepalive keepalive() {
-        if (!settings.isSet(TcpOption.KEEPALIVE)) {
+        if (!values.isSet(TcpOption.KEEPALIVE)) {
             return Keepalive.UP_TO_THE_APPLICATION;
         }
-        return settings.value(TcpOption.KEEPALIVE) != 0 ? Keepalive.ON : Keepalive.OFF;
+        return values.value(TcpOption.KEEPALIVE) != 0 ? Keepalive.ON : Keepalive.OFF;
     }
 
     /** The configured value of keepalive.idle, .interval or .count, else the kernel's. */
     int keepalive(TcpOption option) {
-        return settings.isSet(option) ? settings.value(option) : kernel.keepalive(option);
+        return values.isSet(option) ? values.value(option) : kernel.keepalive(option);
     }
 
     long idleMillis() {
@@ -64,7 +65,7 @@ final class DeadPeerDetection {
 
     /** TCP_USER_TIMEOUT in milliseconds: 0 when it is 0 (the kernel's rule) or left unchanged (the kernel's 0). */
     long userTimeoutMillis() {
-        return settings.isSet(TcpOption.USER_TIMEOUT) ? settings.value(TcpOption.USER_TIMEOUT) : 0;
+        return values.isSet(TcpOption.USER_TIMEOUT) ? values.value(TcpOption.USER_TIMEOUT) : 0;
     }
 
     /** What keepalive alone promises: idle + count × interval. */
@@ -104,7 +105,7 @@ final class DeadPeerDetection {
     private String why() {
         long userTimeout = userTimeoutMillis();
         if (userTimeout == 0) {
-            return term(TcpOption.KEEPCNT) + (settings.isSet(TcpOption.USER_TIMEOUT) ? ""
+            return term(TcpOption.KEEPCNT) + (values.isSet(TcpOption.USER_TIMEOUT) ? ""
                     : ", if the application sets no TCP_USER_TIMEOUT (the JDK cannot)");
         }
         if (probesUntilEnd() == count()) {
@@ -129,7 +130,7 @@ final class DeadPeerDetection {
                     + " connection (checked when a retransmission is due: allow a little more)";
         }
         String retries = retransmissionLimit();
-        return settings.isSet(TcpOption.USER_TIMEOUT)
+        return values.isSet(TcpOption.USER_TIMEOUT)
                 ? retries + "; user_timeout 0ms leaves it to the kernel, and keepalive does not help a busy connection"
                 : "the application's TCP_USER_TIMEOUT if it sets one, else " + retries;
     }
@@ -146,7 +147,7 @@ final class DeadPeerDetection {
     String term(TcpOption option) {
         int value = keepalive(option);
         String text = option.key + " " + (option.unit == TcpOption.Unit.SECONDS ? duration(value * 1000L) : value);
-        return settings.isSet(option) ? text : text + " (unchanged: the application's value, else the kernel's "
+        return values.isSet(option) ? text : text + " (unchanged: the application's value, else the kernel's "
                 + KernelDefaults.sysctl(option) + (kernel.read ? "" : ", Linux's default") + ")";
     }
 

@@ -90,7 +90,19 @@ public final class Match {
 
     /** The address of {@code address} as this class compares it: IPv4-mapped IPv6 addresses as IPv4. */
     public static byte[] bytes(InetAddress address) {
-        byte[] bytes = address.getAddress();
+        return compared(address.getAddress());
+    }
+
+    /**
+     * The address an IPv4 or IPv6 literal ({@code 10.1.2.3}, {@code fd00::1}, no brackets) names, as this class
+     * compares it, or null if the text is not a literal: never a DNS look-up. For {@code check --explain}.
+     */
+    public static byte[] address(String literal) {
+        byte[] bytes = literal(literal);
+        return bytes == null ? null : compared(bytes);
+    }
+
+    private static byte[] compared(byte[] bytes) {
         return bytes.length == 16 && isMapped(bytes) ? new byte[] {bytes[12], bytes[13], bytes[14], bytes[15]} : bytes;
     }
 
@@ -177,7 +189,9 @@ public final class Match {
      * with this match can never decide anything. Conservative: true only where certain.
      */
     public boolean covers(Match later) {
-        if (direction != ANY && direction != later.direction) {
+        // local-port= holds only for accepted connections, whatever direction the match names
+        int laterDirection = later.localPorts != null ? ACCEPT : later.direction;
+        if (direction != ANY && direction != laterDirection) {
             return false;
         }
         if (localPorts != null && (later.localPorts == null || !rangesInside(later.localPorts, localPorts))) {

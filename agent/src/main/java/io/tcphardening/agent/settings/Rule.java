@@ -77,9 +77,11 @@ public final class Rule {
         StringBuilder text = new StringBuilder(name).append(" [").append(match).append(" (").append(matchSource)
                 .append(")]:");
         int shown = 0;
+        int options = 0;
         for (TcpOption option : TcpOption.ALL) {
             int value = named[option.ordinal()];
             if (value != NOT_NAMED) {
+                options++;
                 text.append(shown++ == 0 ? " " : ", ").append(option.key).append('=')
                         .append(value == Settings.UNCHANGED ? SettingsLoader.UNCHANGED : option.format(value))
                         .append(" (").append(sources[option.ordinal()]).append(')');
@@ -91,6 +93,9 @@ public final class Rule {
         }
         if (decision.leavesAlone()) {
             return text.append(shown == 0 ? " " : "; ").append("matching connections are left alone").toString();
+        }
+        if (options == TcpOption.ALL.length && appValues != null) {
+            return text.toString();  // nothing is left to the global settings
         }
         return text.append(shown == 0 ? " all as" : "; others as").append(" the global settings").toString();
     }

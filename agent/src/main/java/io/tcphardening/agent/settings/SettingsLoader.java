@@ -126,7 +126,7 @@ public final class SettingsLoader {
                 level == null ? Settings.DEFAULT_SOURCE : level.source,
                 file == null ? defaults.logFile() : logFile(file),
                 file == null ? Settings.DEFAULT_SOURCE : file.source,
-                policy == null ? defaults.appValues() : appValues(policy),
+                policy == null ? defaults.appValues() : appValues(APP_VALUES, policy),
                 policy == null ? Settings.DEFAULT_SOURCE : policy.source);
         Entry required = first(LOG_REQUIRED, fromArgs, fromProperties, fromEnvironment, fromFile);
         if (required != null) {
@@ -157,9 +157,9 @@ public final class SettingsLoader {
         for (Map.Entry<String, Entry> entry : ruleKeys.entrySet()) {
             String name = ruleName(entry.getKey());
             if (!names.contains(name)) {
-                throw new ConfigException(entry.getValue().source + ": " + entry.getKey() + " belongs to a rule named "
-                        + name + ", which " + RULES + " does not list"
-                        + (list == null ? " (no source sets " + RULES + ")" : " (" + RULES + " = "
+                throw new ConfigException(entry.getValue().source + ": " + entry.getKey() + " = "
+                        + quote(entry.getValue().value) + " belongs to a rule named " + name + ", which " + RULES
+                        + " does not list" + (list == null ? " (no source sets " + RULES + ")" : " (" + RULES + " = "
                         + quote(list.value) + " at " + list.source + ")") + "; add it there or remove the key");
             }
         }
@@ -170,8 +170,8 @@ public final class SettingsLoader {
         for (String name : names) {
             Entry match = ruleKeys.get(RULE_PREFIX + name + "." + Rule.MATCH);
             if (match == null) {
-                throw new ConfigException(list.source + ": " + RULES + " lists " + name + ", which has no "
-                        + RULE_PREFIX + name + "." + Rule.MATCH + "; a rule needs one (for example "
+                throw new ConfigException(list.source + ": " + RULES + " = " + quote(list.value) + " lists " + name
+                        + ", which has no " + RULE_PREFIX + name + "." + Rule.MATCH + "; a rule needs one (for example "
                         + RULE_PREFIX + name + "." + Rule.MATCH + " = connect port=5432)");
             }
             int[] named = new int[TcpOption.ALL.length];
@@ -184,8 +184,8 @@ public final class SettingsLoader {
             }
             Entry policy = ruleKeys.get(RULE_PREFIX + name + "." + Rule.APP_VALUES);
             rules.add(new Rule(name, match(RULE_PREFIX + name + "." + Rule.MATCH, match), match.source, named,
-                    namedSources, policy == null ? null : appValues(policy), policy == null ? null : policy.source,
-                    global));
+                    namedSources, policy == null ? null : appValues(RULE_PREFIX + name + "." + Rule.APP_VALUES, policy),
+                    policy == null ? null : policy.source, global));
         }
         return global.withRules(rules, list.source);
     }
@@ -487,7 +487,7 @@ public final class SettingsLoader {
         } else if (key.equals(LOG_FILE)) {
             logFile(entry);
         } else if (key.equals(APP_VALUES) || key.endsWith("." + Rule.APP_VALUES) && key.startsWith(RULE_PREFIX)) {
-            appValues(entry);
+            appValues(key, entry);
         } else if (key.equals(RULES)) {
             ruleNames(entry);
         } else if (key.equals(LOG_REQUIRED)) {
@@ -653,12 +653,14 @@ public final class SettingsLoader {
                 + " keepalive.idle is spread up to that far below the setting, never above");
     }
 
-    private static AppValues appValues(Entry entry) throws ConfigException {
+    /** {@code key} is {@code app.values} or a rule's ({@code rule.db.app.values}), for the message. */
+    private static AppValues appValues(String key, Entry entry) throws ConfigException {
         AppValues policy = AppValues.byKey(entry.value.toLowerCase(Locale.ROOT));
         if (policy == null) {
-            throw new ConfigException(entry.source + ": " + quote(entry.value) + " is not a policy for the application's"
-                    + " own values; allowed: replace (the configured value replaces the application's), stricter (the"
-                    + " application's stands where it detects a dead peer no later), keep (the application's stands)");
+            throw new ConfigException(entry.source + ": " + key + " = " + quote(entry.value) + " is not a policy for"
+                    + " the application's own values; allowed: replace (the configured value replaces the"
+                    + " application's), stricter (the application's stands where it detects a dead peer no later),"
+                    + " keep (the application's stands)");
         }
         return policy;
     }
@@ -743,8 +745,11 @@ public final class SettingsLoader {
         return text;
     }
 
-    /** A value as it can safely be shown on one line of a terminal: quoted, escaped, and cut if long. */
-    static String quote(String value) {
+    /**
+     * A value as it can safely be shown on one line of a terminal: quoted, escaped, and cut if long. Public for the
+     * commands, whose messages quote their own arguments the same way.
+     */
+    public static String quote(String value) {
         StringBuilder quoted = new StringBuilder("'");
         int shown = 0;
         for (int i = 0; i < value.length() && shown < 60; i++, shown++) {

@@ -23,12 +23,12 @@ class DeadPeerDetectionTest {
     private static final KernelDefaults KERNEL = new KernelDefaults(7200, 75, 9, 15, true);
 
     private static DeadPeerDetection detection(String args) throws ConfigException {
-        return new DeadPeerDetection(SettingsLoader.load(args, Map.of(), Map.of(), null), KERNEL);
+        return new DeadPeerDetection(SettingsLoader.load(args, Map.of(), Map.of(), null).defaults(), KERNEL);
     }
 
     private static List<String> warnings(String args) throws ConfigException {
         Settings settings = SettingsLoader.load(args, Map.of(), Map.of(), null);
-        return ConfigWarnings.of(settings, new DeadPeerDetection(settings, KERNEL));
+        return ConfigWarnings.of(settings, new DeadPeerDetection(settings.defaults(), KERNEL));
     }
 
     @ParameterizedTest(name = "{0}: {1} probes, idle ends at {2} ms")
@@ -82,6 +82,26 @@ class DeadPeerDetectionTest {
                 noUserTimeout);
         assertTrue(detection("user_timeout=unchanged").busy().startsWith("the application's TCP_USER_TIMEOUT if it"
                 + " sets one, else about 15 min"));
+    }
+
+    @Test
+    void aRuleHasItsOwnTimesFromItsValuesAndTheGlobalOnesItDoesNotName() throws ConfigException {
+        Settings settings = SettingsLoader.load("keepalive.interval=5s,rules=db side,rule.db.match=connect,"
+                + "rule.db.keepalive.idle=10s,rule.db.user_timeout=15s,rule.side.match=accept,"
+                + "rule.side.user_timeout=unchanged", Map.of(), Map.of(), null);
+        // db: 10 s idle, the global 5 s interval; 15 s of user_timeout is reached at the 1st probe, 10 + 5 = 15 s
+        DeadPeerDetection db = new DeadPeerDetection(settings.rules().get(0).decision(), KERNEL);
+        assertEquals(1, db.probesUntilEnd());
+        assertEquals(15_000, db.idleDetectionMillis());
+        assertEquals("about 15s = user_timeout: data unacknowledged that long ends the connection (checked when a"
+                + " retransmission is due: allow a little more)", db.busy());
+        // side: the global 60 s idle and 5 s interval, and no user_timeout: 60 + 6 × 5 = 90 s; busy left to the kernel
+        DeadPeerDetection side = new DeadPeerDetection(settings.rules().get(1).decision(), KERNEL);
+        assertEquals(90_000, side.idleDetectionMillis());
+        assertTrue(side.busy().startsWith("the application's TCP_USER_TIMEOUT if it sets one, else about 15 min"),
+                side.busy());
+        // and the global settings keep theirs: 60 + n × 5 reaching 120 s of user_timeout, n = 12
+        assertEquals(120_000, new DeadPeerDetection(settings.defaults(), KERNEL).idleDetectionMillis());
     }
 
     @ParameterizedTest(name = "tcp_retries2={0}: {1} ms")
