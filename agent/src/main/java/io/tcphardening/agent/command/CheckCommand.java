@@ -77,6 +77,11 @@ final class CheckCommand {
         if (warnings.isEmpty() && explanation == null) {
             out.println("no warnings");
         }
+        if (explanation == null) {
+            for (String note : ConfigWarnings.notes(settings)) {
+                out.println("note: " + note);
+            }
+        }
         return strict && !warnings.isEmpty() ? WARNINGS_STATUS : 0;
     }
 

@@ -65,6 +65,10 @@ class CheckCommandTest {
             return out.lines().filter(l -> l.startsWith("warning: ")).collect(Collectors.toList());
         }
 
+        List<String> notes() {
+            return out.lines().filter(l -> l.startsWith("note: ")).collect(Collectors.toList());
+        }
+
         @Override
         public String toString() {
             return "status " + status + "\n--- out\n" + out + "--- err\n" + err;
@@ -191,6 +195,29 @@ class CheckCommandTest {
         assertEquals(1, plain.warnings().size(), plain.toString());
         Run strict = check("--strict", "rules=a b", "rule.a.match=accept", "rule.b.match=accept local-port=8443");
         assertEquals(1, strict.status, strict.toString());
+    }
+
+    @Test
+    void keepaliveOnLoopbackConnectionsOfAListenerIsNotedWithTheRuleThatExcludesThem() {
+        Run defaults = check();
+        assertEquals(1, defaults.notes().size(), defaults.toString());
+        assertTrue(defaults.notes().get(0).contains("keepalive is on for connections a listener accepts from"
+                + " loopback (127.0.0.1, rule default)") && defaults.notes().get(0).contains(
+                "rule.loopback.match = accept remote=127.0.0.0/8,::1"), defaults.toString());
+        // a note, not a warning: whether it matters depends on how many connections there are
+        assertEquals(List.of(), defaults.warnings());
+        assertEquals(0, check("--strict").status);
+        // the rule it suggests silences it, and so does spreading the probes
+        Run excluded = check("rules=loopback", "rule.loopback.match=accept remote=127.0.0.0/8,::1",
+                "rule.loopback.keepalive=unchanged", "rule.loopback.keepalive.idle=unchanged",
+                "rule.loopback.keepalive.interval=unchanged", "rule.loopback.keepalive.count=unchanged",
+                "rule.loopback.user_timeout=unchanged");
+        assertEquals(List.of(), excluded.notes(), excluded.toString());
+        assertEquals(List.of(), check("keepalive.jitter=10%").notes());
+        // an IPv6 loopback peer still probed is named
+        Run v4only = check("rules=loopback", "rule.loopback.match=accept remote=127.0.0.0/8",
+                "rule.loopback.keepalive=false");
+        assertTrue(v4only.notes().get(0).contains("(::1, rule default)"), v4only.toString());
     }
 
     @Test
