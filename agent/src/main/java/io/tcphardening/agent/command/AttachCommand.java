@@ -94,13 +94,18 @@ final class AttachCommand {
      */
     private static TargetJvm.Failure tooLong(TargetJvm.Failure failure, String attachArgument) {
         int length = attachArgument.getBytes(StandardCharsets.UTF_8).length;
-        if (length <= ATTACH_ARGUMENT_MAX || !failure.getMessage().startsWith("cannot attach to JVM ")) {
+        String message = failure.getMessage();
+        if (length <= ATTACH_ARGUMENT_MAX || !message.startsWith("cannot attach to JVM ")) {
             return failure;
         }
-        return new TargetJvm.Failure(failure.getMessage() + ": the agent's path and settings make " + length
+        // "cannot attach to JVM 4711: IOException: Premature EOF": the JDK's words, without the exception's type
+        int pid = message.indexOf(": ");
+        int type = message.indexOf(": ", pid + 2);
+        return new TargetJvm.Failure(message.substring(0, pid) + ": the agent's path and settings make " + length
                 + " bytes, more than the " + ATTACH_ARGUMENT_MAX + " the attach mechanism takes unless both this java"
-                + " and the JVM are JDK 24 or newer; nothing was attached: put the settings in a file and give"
-                + " config=PATH");
+                + " and the JVM are JDK 24 or newer (the JDK's attach said: "
+                + message.substring(type < 0 ? pid + 2 : type + 2) + "); nothing was attached: put the settings in a"
+                + " file and give config=PATH");
     }
 
     /** The JVM has its own working directory: a relative path given here means one relative to this one. */
