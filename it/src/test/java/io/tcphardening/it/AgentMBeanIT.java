@@ -116,6 +116,8 @@ class AgentMBeanIT {
                     assertEquals(Map.of("keepalive", 1L, "keepalive.idle", 1L, "keepalive.interval", 0L,
                             "keepalive.count", 0L, "user_timeout", 0L), replaced, context);
                     assertEquals(Map.of(), longs(mbeans.getAttribute(agent, "Failures")), context);
+                    assertEquals(Map.of(), longs(mbeans.getAttribute(agent, "ConnectionsByRule")), "no rules");
+                    assertEquals(0L, (Long) mbeans.getAttribute(agent, "ConnectionsExcluded"), context);
 
                     Map<String, String> settings = strings(mbeans.getAttribute(agent, "Settings"));
                     assertEquals(Map.of("keepalive", "true", "keepalive.idle", "61s", "keepalive.interval", "11s",
@@ -130,7 +132,7 @@ class AgentMBeanIT {
                     // A later attach replaces the settings; the MBean reads them live.
                     VirtualMachine vm = VirtualMachine.attach(Long.toString(running.pid()));
                     try {
-                        vm.loadAgent(AgentJar.path().toString(), "keepalive.idle=42s");
+                        vm.loadAgent(AgentJar.path().toString(), "keepalive.idle=42s," + rules(port));
                     } finally {
                         vm.detach();
                     }
@@ -138,12 +140,93 @@ class AgentMBeanIT {
                     assertEquals("42s", replacedSettings.get("keepalive.idle"), replacedSettings.toString());
                     assertEquals("6", replacedSettings.get("keepalive.count"), "the attach's settings replace all, "
                             + "with defaults for what it does not give: " + replacedSettings);
+                    assertEquals("jmx out in", replacedSettings.get("rules"), replacedSettings.toString());
+                    assertEquals("connect remote=127.0.0.1,::1", replacedSettings.get("rule.out.match"),
+                            replacedSettings.toString());
+
+                    assertCountedByRule(running, mbeans, agent);
                 }
                 running.closeStdin();
                 assertEquals(0, running.waitFor(Duration.ofSeconds(30)), running.describe());
                 assertFalse(running.stderr().contains(" ERROR: "), running.describe());
             }
         });
+    }
+
+    /**
+     * Rules of the second round: the application's clients (to loopback, a match with a comma) get rule out's idle
+     * time, the ends its listeners accept are left alone by rule in. A connection JMX's RMI connector accepts
+     * meanwhile (RMI opens one when it likes) falls under rule jmx, with the global settings, and is told apart.
+     */
+    private static String rules(int jmxPort) {
+        return "rules=jmx out in,rule.jmx.match=accept local-port=" + jmxPort
+                + ",rule.out.match=connect remote=127.0.0.1,::1,rule.out.keepalive.idle=21s,rule.in.match=accept"
+                + ",rule.in.keepalive=unchanged,rule.in.keepalive.idle=unchanged,rule.in.keepalive.interval=unchanged"
+                + ",rule.in.keepalive.count=unchanged,rule.in.user_timeout=unchanged";
+    }
+
+    /**
+     * A second round of the application's connections under {@link #rules}: ConnectionsByRule and ConnectionsExcluded
+     * count them as the kernel shows them decided. Each client end carries rule out's values; each accepted end what
+     * its listener gave it (the global settings, the agent set them on the listener), or, for the SocketChannel end
+     * that set its idle time itself, that value, which nobody replaced.
+     */
+    private static void assertCountedByRule(ForkedJvm.Running running, MBeanServerConnection mbeans, ObjectName agent)
+            throws Exception {
+        Map<String, Long> byRuleBefore = longs(mbeans.getAttribute(agent, "ConnectionsByRule"));
+        long excludedBefore = (Long) mbeans.getAttribute(agent, "ConnectionsExcluded");
+        Map<String, Long> hardenedBefore = longs(mbeans.getAttribute(agent, "ConnectionsHardened"));
+        Map<String, Long> replacedBefore = longs(mbeans.getAttribute(agent, "ApplicationValuesReplaced"));
+        int linesBefore = running.stdoutLines().size();
+        running.sendLine("connect");
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (running.stdoutLines().stream().filter("DONE"::equals).count() < 2) {
+            assertTrue(System.nanoTime() < deadline, "no second DONE\n" + running.describe());
+            Thread.sleep(20);
+        }
+        List<KernelSocket> kernel = KernelProbe.read(running.pid());
+        String context = "by rule before " + byRuleBefore + "\n" + running.describe();
+        List<String[]> conns = running.stdoutLines().subList(linesBefore, running.stdoutLines().size()).stream()
+                .filter(l -> l.startsWith("CONN ")).map(l -> l.split(" ")).collect(Collectors.toList());
+        assertEquals(8, conns.size(), context);
+        for (String[] conn : conns) {
+            int local = Integer.parseInt(conn[3]);
+            int remote = Integer.parseInt(conn[4]);
+            KernelSocket socket = kernel.stream().filter(s -> s.localPort == local && s.remotePort == remote)
+                    .findFirst().orElseThrow(() -> new AssertionError("no kernel socket for " + String.join(" ", conn)
+                            + "\n" + context));
+            String idle = conn[2].equals("connect") ? "21" : conn[1].equals("SocketChannel") ? "7200" : "42";
+            assertEquals("1 " + idle + " 10 6 120000", socket.options(), String.join(" ", conn) + "\n" + context);
+            assertEquals("true " + idle, conn[5] + " " + conn[6], "the JDK's getters: " + String.join(" ", conn));
+        }
+        // Hardened first: a JMX connection accepted between the two readings is then in ConnectionsByRule only
+        Map<String, Long> hardened = delta(hardenedBefore, longs(mbeans.getAttribute(agent, "ConnectionsHardened")));
+        Map<String, Long> byRule = delta(byRuleBefore, longs(mbeans.getAttribute(agent, "ConnectionsByRule")));
+        long excluded = (Long) mbeans.getAttribute(agent, "ConnectionsExcluded") - excludedBefore;
+        long jmx = byRule.getOrDefault("jmx", 0L);
+        byRule.remove("jmx");
+        assertEquals(Map.of("out", 4L, "in", 4L), byRule, context);
+        assertEquals(4L, excluded, context);
+        long jmxHardened = hardened.getOrDefault("Socket accept", 0L);
+        hardened.remove("Socket accept");
+        assertTrue(jmxHardened <= jmx, "accepted ends hardened are JMX's (rule jmx " + jmx + "): " + hardened);
+        assertEquals(Map.of("Socket connect", 2L, "SocketChannel connect", 1L, "AsynchronousSocketChannel connect",
+                1L), hardened, "only what a rule hardened: " + context);
+        assertEquals(Map.of("keepalive", 1L), delta(replacedBefore,
+                longs(mbeans.getAttribute(agent, "ApplicationValuesReplaced"))),
+                "the client's keepalive off replaced, the idle time of an end left alone not: " + context);
+    }
+
+    /** What grew from {@code before} to {@code after}, by key. */
+    private static Map<String, Long> delta(Map<String, Long> before, Map<String, Long> after) {
+        Map<String, Long> grown = new TreeMap<>();
+        for (Map.Entry<String, Long> entry : after.entrySet()) {
+            long delta = entry.getValue() - before.getOrDefault(entry.getKey(), 0L);
+            if (delta != 0) {
+                grown.put(entry.getKey(), delta);
+            }
+        }
+        return grown;
     }
 
     @TestFactory

@@ -101,6 +101,112 @@ class AttachIT {
         });
     }
 
+    /**
+     * Rules at an attach, for the connections open then and those opened later, and a second attach that replaces
+     * them. The first gives clients of the ServerSocket (a match with commas) rule sock's values, the rest the global
+     * ones; the second gives the ServerSocketChannel's accepted ends rule chan's values and leaves the ServerSocket's
+     * clients alone: those open keep what the first attach set, a new one keeps what the kernel gave it.
+     */
+    @TestFactory
+    List<DynamicTest> rulesDecideTheConnectionsOpenAtTheAttachAndLaterAndASecondAttachReplacesThem() {
+        return PerJdk.tests(jdk -> {
+            try (ForkedJvm.Running app = holding(jdk, null)) {
+                awaitReady(app, 1);
+                List<Integer> listeners = InspectIT.listenerPorts(app);
+                int socketPort = listeners.get(0);
+                int channelPort = listeners.get(1);
+                String[] first = {FIRST[0], FIRST[1], FIRST[2], FIRST[3], "rules=sock",
+                    "rule.sock.match=connect remote=127.0.0.1,::1 port=" + socketPort + ",1-2",
+                    "rule.sock.keepalive.idle=21s", "rule.sock.user_timeout=9s"};
+                ForkedJvm.Result attach = attach(jdk, app, first);
+                assertEquals(0, attach.exitCode, attach.toString());
+                assertTrue(attach.stdout.contains("; rules, the first that matches decides: sock [connect"
+                        + " remote=127.0.0.1,::1 port=" + socketPort + ",1-2 (agent argument)]: keepalive.idle=21s"
+                        + " (agent argument), user_timeout=9000ms (agent argument); others as the global settings\n"),
+                        attach.toString());
+                assertTrue(attach.stdout.contains("connections open before the attach: hardened 6 (ESTABLISHED 4,"
+                        + " LISTEN 2; by rule: default 5, sock 1), skipped 0"), attach.toString());
+                String sock = "1 21 11 7 9000";
+                assertByEnd(app, socketPort, channelPort, -1, sock, FIRST_VALUES, FIRST_VALUES, 6);
+                app.sendLine("more");
+                awaitReady(app, 2);
+                assertByEnd(app, socketPort, channelPort, -1, sock, FIRST_VALUES, FIRST_VALUES, 10);
+
+                List<String> second = new java.util.ArrayList<>(List.of(SECOND));
+                second.addAll(List.of("rules=chan,quiet", "rule.chan.match=accept local-port=" + channelPort,
+                        "rule.chan.keepalive.count=3", "rule.quiet.match=connect port=" + socketPort));
+                for (String option : new String[] {"keepalive", "keepalive.idle", "keepalive.interval",
+                    "keepalive.count", "user_timeout"}) {
+                    second.add("rule.quiet." + option + "=unchanged");
+                }
+                ForkedJvm.Result again = attach(jdk, app, second.toArray(new String[0]));
+                assertEquals(0, again.exitCode, again.toString());
+                assertTrue(again.stdout.contains("; rules, the first that matches decides: chan [accept local-port="
+                        + channelPort + " (agent argument)]: keepalive.count=3 (agent argument); others as the global"
+                        + " settings; quiet [connect port=" + socketPort + " (agent argument)]: keepalive=unchanged"),
+                        again.toString());
+                assertTrue(again.stdout.contains("(before: keepalive=true (default), keepalive.idle=61s (agent"
+                        + " argument)"), again.toString());
+                assertTrue(again.stdout.contains("; rules, the first that matches decides: sock [connect"),
+                        "the rules before are said too: " + again);
+                assertTrue(again.stdout.contains("connections open before the attach: hardened 8 (ESTABLISHED 6,"
+                        + " LISTEN 2; by rule: chan 2, default 6), left alone by their rule 2 (quiet 2), skipped 0"),
+                        again.toString());
+                String chan = "1 45 10 3 20000";
+                // the ServerSocket's clients left alone keep what the first attach set
+                assertByEnd(app, socketPort, channelPort, -1, sock, SECOND_VALUES, chan, 10);
+                app.sendLine("more");
+                awaitReady(app, 3);
+                // the new ServerSocket client is left alone from its connect on: the kernel's keepalive off
+                int newClient = app.stdoutLines().stream().filter(l -> l.startsWith("CONN socket client "))
+                        .map(l -> Integer.parseInt(l.split(" ")[3])).reduce((a, b) -> b).orElseThrow();
+                assertByEnd(app, socketPort, channelPort, newClient, sock, SECOND_VALUES, chan, 14);
+
+                // Unless both JDKs speak attach protocol 2, the JVM drops an agent argument over 1024 bytes unread
+                StringBuilder many = new StringBuilder("rule.many.match=remote=");
+                for (int i = 0; i < 80; i++) {
+                    many.append(i == 0 ? "" : ",").append("127.1.").append(i).append(".0/24");
+                }
+                ForkedJvm.Result tooLong = attach(jdk, app, "rules=many", many.toString(), "rule.many.keepalive=false");
+                if (jdk.major() >= 24 && AgentCommand.other(jdk).major() >= 24) {
+                    assertEquals(0, tooLong.exitCode, tooLong.toString());
+                } else {
+                    assertOneLine(tooLong, "cannot attach to JVM " + app.pid() + ": the agent's path and settings"
+                            + " make ");
+                    assertTrue(tooLong.stderr.contains(" bytes, more than the 1024 the attach mechanism takes unless"
+                            + " both this java and the JVM are JDK 24 or newer (the JDK's attach said: "),
+                            tooLong.toString());
+                    assertTrue(tooLong.stderr.endsWith("); nothing was attached: put the settings in a file and give"
+                            + " config=PATH\n"), tooLong.toString());
+                    assertByEnd(app, socketPort, channelPort, newClient, sock, SECOND_VALUES, chan, 14);
+                }
+            }
+        });
+    }
+
+    /**
+     * The kernel's values by end: {@code socketClient} for clients of the ServerSocket but the one whose local port is
+     * {@code aloneClient} (its keepalive as the kernel made it: off), {@code channelAccepted} for the
+     * ServerSocketChannel's accepted ends, {@code others} for the rest, listeners included.
+     */
+    private static void assertByEnd(ForkedJvm.Running app, int socketPort, int channelPort, int aloneClient,
+                                    String socketClient, String others, String channelAccepted, int count) {
+        List<KernelSocket> sockets = KernelProbe.read(app.pid());
+        assertEquals(count, sockets.size(), describe(app, sockets));
+        for (KernelSocket socket : sockets) {
+            String context = socket + "\n" + describe(app, sockets);
+            if (socket.localPort == aloneClient) {
+                assertFalse(socket.keepAlive, context);
+            } else if (socket.remotePort == socketPort) {
+                assertEquals(socketClient, socket.options(), context);
+            } else if (socket.localPort == channelPort && socket.remotePort >= 0) {
+                assertEquals(channelAccepted, socket.options(), context);
+            } else {
+                assertEquals(others, socket.options(), context);
+            }
+        }
+    }
+
     /** Root may attach to the JVM of any user (the JDK's attach mechanism allows it), with the same effect. */
     @TestFactory
     List<DynamicTest> rootAttachesToTheJvmOfAnotherUser() {

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The {@code tcphardening.Connection} JFR event: with a recording that enables it, one event per connection end, its
- * values equal to what the JDK's getters and the kernel ({@link KernelProbe}) say; with a recording that does not,
+ * values equal to what the JDK's getters and the kernel ({@link KernelProbe}) say and its rule the one whose values
+ * the kernel shows; with a recording that does not,
  * none; and with no recording and no MBean server, nothing of JFR or JMX loaded by the agent at all.
  */
 class FlightRecordingIT {
@@ -38,6 +39,8 @@ class FlightRecordingIT {
             "socket-channel-blocking", "SocketChannel", "async-future", "AsynchronousSocketChannel");
     private static final String EVENT = "tcphardening.Connection";
     private static final String EVENT_CLASS = "io.tcphardening.agent.observe.HardenedConnectionEvent";
+    /** Accepted ends get their own keepalive.count: the event names the rule, and carries the rule's value. */
+    private static final String RULE = "rules=in,rule.in.match=accept remote=127.0.0.1,::1,rule.in.keepalive.count=5";
 
     @TempDir
     Path temp;
@@ -49,7 +52,7 @@ class FlightRecordingIT {
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<configuration version=\"2.0\">\n"
                     + "  <event name=\"" + EVENT + "\">\n    <setting name=\"enabled\">true</setting>\n  </event>\n"
                     + "</configuration>\n");
-            Recorded recorded = record(jdk, "settings=" + settings, "log.level=off");
+            Recorded recorded = record(jdk, "settings=" + settings, "log.level=off," + RULE);
             List<RecordedEvent> events = recorded.events;
             assertEquals(recorded.conns.size(), events.size(), "one event per connection end\n" + recorded);
             assertEquals(6, events.size(), recorded.toString());
@@ -76,7 +79,9 @@ class FlightRecordingIT {
                         .filter(s -> s.localPort == localPort && s.remotePort == remotePort).findFirst()
                         .orElseThrow(() -> new AssertionError("no kernel socket: " + context));
                 assertEquals(socket.userTimeout, event.getLong("userTimeout"), context);
-                assertEquals(JdkCoverageIT.CONFIGURED, socket.options(), context);
+                boolean accepted = conn[2].equals("accepted");
+                assertEquals(accepted ? "in" : "default", event.getString("rule"), context);
+                assertEquals(accepted ? "1 61 11 5 33000" : JdkCoverageIT.CONFIGURED, socket.options(), context);
                 assertEquals(Duration.ofSeconds(61), event.getDuration("keepAliveIdle"), "a timespan in seconds");
             }
         });

@@ -143,6 +143,79 @@ class InspectIT {
         });
     }
 
+    /**
+     * Rules in the agent's arguments (commas inside a match included), published by the agent there: accepted
+     * connections from loopback get rule db's values, every client is left alone by rule alone, listeners get the
+     * global settings. Each socket is compared with its rule, found as the agent finds it (accepted: its local port is
+     * a listener's); the clients keep the kernel's keepalive off, which the global settings would call a difference.
+     */
+    @TestFactory
+    List<DynamicTest> eachSocketIsComparedWithTheRuleThatMatchesIt() {
+        return perJdk(jdk -> {
+            try (ForkedJvm.Running app = AttachIT.holding(jdk, RULES_ARGS)) {
+                AttachIT.awaitReady(app, 1);
+                List<Integer> listeners = listenerPorts(app);
+                List<KernelSocket> kernel = KernelProbe.read(app.pid());
+                assertEquals(6, kernel.size(), kernel.toString());
+                for (KernelSocket socket : kernel) {
+                    String role = role(socket.localPort, socket.remotePort, listeners);
+                    if (role.equals("alone")) {
+                        assertFalse(socket.keepAlive, "left alone, as the kernel made it: " + socket);
+                    } else {
+                        assertEquals(role.equals("db") ? "1 21 11 7 9000" : AttachIT.FIRST_VALUES, socket.options(),
+                                role + " " + socket);
+                    }
+                }
+
+                ForkedJvm.Result result = AgentCommand.run(jdk, "inspect", Long.toString(app.pid()), "--json");
+                assertEquals(0, result.exitCode, result.toString());
+                JsonObject report = JsonParser.parseString(result.stdout).getAsJsonObject();
+                assertEquals("agent", report.get("compared_with").getAsString(), result.stdout);
+                JsonObject settings = report.getAsJsonObject("settings");
+                assertEquals("replace", settings.get("app_values").getAsString(), result.stdout);
+                JsonArray rules = settings.getAsJsonArray("rules");
+                assertEquals(2, rules.size(), result.stdout);
+                JsonObject db = rules.get(0).getAsJsonObject();
+                assertEquals("db", db.get("name").getAsString());
+                assertEquals("accept remote=127.0.0.0/8,::1", db.get("match").getAsString());
+                assertEquals(21, db.get("keepalive_idle_s").getAsInt(), result.stdout);
+                assertEquals(11, db.get("keepalive_interval_s").getAsInt(), "from the global settings");
+                assertEquals(9000, db.get("user_timeout_ms").getAsInt(), result.stdout);
+                assertFalse(db.get("left_alone").getAsBoolean(), result.stdout);
+                assertEquals("alone", rules.get(1).getAsJsonObject().get("name").getAsString());
+                assertTrue(rules.get(1).getAsJsonObject().get("left_alone").getAsBoolean(), result.stdout);
+                assertTrue(rules.get(1).getAsJsonObject().get("keepalive").isJsonNull(), result.stdout);
+                JsonArray sockets = report.getAsJsonArray("sockets");
+                assertAgrees(kernel, sockets, result);
+                for (JsonElement element : sockets) {
+                    JsonObject socket = element.getAsJsonObject();
+                    String role = role(port(socket.get("local")), port(socket.get("remote")), listeners);
+                    assertEquals(role, socket.get("rule").getAsString(), socket.toString());
+                    assertEquals(role.equals("alone"), socket.get("left_alone").getAsBoolean(), socket.toString());
+                    assertTrue(socket.get("matches").getAsBoolean(), socket.toString());
+                    assertEquals(0, socket.getAsJsonArray("differs").size(), socket.toString());
+                }
+
+                ForkedJvm.Result table = AgentCommand.run(jdk, "inspect", Long.toString(app.pid()));
+                assertEquals(0, table.exitCode, table.toString());
+                assertTrue(table.stdout.contains("compared with its settings: keepalive=true keepalive.idle=61s"
+                        + " keepalive.interval=11s keepalive.count=7 user_timeout=33000ms app.values=replace; rules,"
+                        + " the first that matches decides: db [accept remote=127.0.0.0/8,::1] keepalive.idle=21s"
+                        + " user_timeout=9000ms; alone [connect] left alone\n"), table.stdout);
+                assertTrue(table.stdout.contains(" USER_TMO  RULE     MATCH\n"), table.stdout);
+                for (KernelSocket socket : kernel) {
+                    String role = role(socket.localPort, socket.remotePort, listeners);
+                    String row = table.stdout.lines().filter(l -> l.trim().startsWith(socket.fd + " ")).findFirst()
+                            .orElseThrow(() -> new AssertionError("no row for " + socket + "\n" + table.stdout));
+                    assertTrue(row.endsWith("ms  " + String.format("%-7s", role) + "  "
+                            + (role.equals("alone") ? "left alone" : "yes")), row + "\n" + table.stdout);
+                }
+                assertTrue(table.stdout.contains("6 TCP sockets: 6 match (2 left alone by their rule), 0 differ\n"),
+                        table.stdout);
+            }
+        });
+    }
+
     /** Without the agent there, the settings given to inspect are what it compares with, validated as check does. */
     @TestFactory
     List<DynamicTest> settingsGivenOnTheCommandLine() {
@@ -160,6 +233,38 @@ class InspectIT {
                 for (JsonElement socket : report.getAsJsonArray("sockets")) {
                     assertTrue(socket.getAsJsonObject().get("matches").getAsBoolean(), socket.toString());
                 }
+
+                // Rules given here, separated by a comma as a shell user may write them, and a match with commas:
+                // clients to either listener are compared with rule out, accepted ends are left alone by rule in,
+                // listeners with the global defaults, from which the kernel's values differ.
+                List<Integer> listeners = listenerPorts(app);
+                List<String> withRules = new ArrayList<>(List.of("inspect", pid, "--json", "rules=out,in",
+                        "rule.out.match=connect remote=127.0.0.1,::1 port=" + listeners.get(0) + "," + listeners.get(1),
+                        "rule.out.keepalive=false", "rule.in.match=accept"));
+                for (String option : new String[] {"keepalive.idle", "keepalive.interval", "keepalive.count",
+                    "user_timeout"}) {
+                    withRules.add("rule.out." + option + "=unchanged");
+                }
+                for (String option : new String[] {"keepalive", "keepalive.idle", "keepalive.interval",
+                    "keepalive.count", "user_timeout"}) {
+                    withRules.add("rule.in." + option + "=unchanged");
+                }
+                ForkedJvm.Result ruled = AgentCommand.run(jdk, withRules.toArray(new String[0]));
+                assertEquals(0, ruled.exitCode, ruled.toString());
+                JsonObject byRule = JsonParser.parseString(ruled.stdout).getAsJsonObject();
+                assertEquals("command line", byRule.get("compared_with").getAsString());
+                for (JsonElement element : byRule.getAsJsonArray("sockets")) {
+                    JsonObject socket = element.getAsJsonObject();
+                    String role = role(port(socket.get("local")), port(socket.get("remote")), listeners);
+                    String rule = role.equals("db") ? "in" : role.equals("alone") ? "out" : "default";
+                    assertEquals(rule, socket.get("rule").getAsString(), socket.toString());
+                    assertEquals(rule.equals("in"), socket.get("left_alone").getAsBoolean(), socket.toString());
+                    assertEquals(!rule.equals("default"), socket.get("matches").getAsBoolean(), socket.toString());
+                    String differs = socket.getAsJsonArray("differs").toString();
+                    assertTrue(rule.equals("default") ? differs.contains("\"keepalive\"") : differs.equals("[]"),
+                            socket.toString());
+                }
+
                 ForkedJvm.Result invalid = AgentCommand.run(jdk, "inspect", pid, "keepalive.count=0");
                 assertEquals(2, invalid.exitCode, invalid.toString());
                 assertTrue(invalid.stderr.contains("keepalive.count = '0' is not valid"), invalid.toString());
@@ -288,6 +393,45 @@ class InspectIT {
                     + row.get("user_timeout_ms");
             assertEquals(socket.options(), values, socket + " " + row);
         }
+    }
+
+    /** Rules for the agent in the application: see {@link #eachSocketIsComparedWithTheRuleThatMatchesIt}. */
+    private static final String RULES_ARGS = String.join(",", AttachIT.FIRST) + ",rules=db alone"
+            + ",rule.db.match=accept remote=127.0.0.0/8,::1,rule.db.keepalive.idle=21s,rule.db.user_timeout=9s"
+            + ",rule.alone.match=connect,rule.alone.keepalive=unchanged,rule.alone.keepalive.idle=unchanged"
+            + ",rule.alone.keepalive.interval=unchanged,rule.alone.keepalive.count=unchanged"
+            + ",rule.alone.user_timeout=unchanged";
+
+    /** The ports of HoldingConnectionsApp's two listeners, from its LISTEN lines. */
+    static List<Integer> listenerPorts(ForkedJvm.Running app) {
+        List<Integer> ports = app.stdoutLines().stream().filter(l -> l.startsWith("LISTEN "))
+                .map(l -> Integer.parseInt(l.split(" ")[2])).collect(Collectors.toList());
+        assertEquals(2, ports.size(), app.describe());
+        return ports;
+    }
+
+    /**
+     * Which end a socket of HoldingConnectionsApp is, named after the rule of {@link #RULES_ARGS} it falls under:
+     * {@code default} a listener, {@code db} an accepted end, {@code alone} a client.
+     */
+    static String role(int localPort, int remotePort, List<Integer> listeners) {
+        if (remotePort < 0) {
+            return "default";
+        }
+        if (listeners.contains(localPort)) {
+            return "db";
+        }
+        assertTrue(listeners.contains(remotePort), "a client of neither listener: " + localPort + " " + remotePort);
+        return "alone";
+    }
+
+    /** The port of an address inspect wrote ("127.0.0.1:8080", "[::1]:8080"), -1 for none. */
+    private static int port(JsonElement address) {
+        if (address.isJsonNull()) {
+            return -1;
+        }
+        String text = address.getAsString();
+        return Integer.parseInt(text.substring(text.lastIndexOf(':') + 1));
     }
 
     static List<String> options(List<KernelSocket> sockets) {

@@ -13,13 +13,16 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * {@code inspect PID [--json] [config=PATH] [key=value ...]}: every TCP socket of a process with the five options as
- * its kernel holds them, and whether each matches the agent's settings there. Read-only: the sockets are listed from
+ * its kernel holds them, and whether each matches the agent's settings there: the values of the rule that matches
+ * the connection, as the agent decides it (see {@link InspectReport}). Read-only: the sockets are listed from
  * {@code /proc} ({@link ProcTcpSockets}) and read through duplicates in this process ({@link RemoteSockets}); the
  * settings are the agent's own where it runs in that JVM (its {@link AgentProperties}, asked over the attach
  * mechanism, the read-only request jcmd makes), else those given here, validated as {@code check} does, or the
@@ -68,7 +71,7 @@ final class InspectCommand {
         }
         Settings given;
         try {
-            given = SettingsLoader.load(String.join(",", settingsArgs), SettingsLoader.systemProperties(),
+            given = SettingsLoader.load(SettingArguments.join(settingsArgs), SettingsLoader.systemProperties(),
                     EnvironmentVariables.withPrefix(SettingsLoader.ENV_PREFIX), null);
         } catch (ConfigException e) {
             err.println("tcp-hardening-agent: invalid configuration: " + e.getMessage());
@@ -148,6 +151,13 @@ final class InspectCommand {
         } catch (IOException e) {
             throw new TargetJvm.Failure("cannot list the sockets of process " + pid + ": " + e);
         }
+        // a connection whose local port is one of the process's listeners' was accepted, as the agent decides it
+        Set<Integer> listening = new HashSet<>();
+        for (ProcTcpSockets.Entry socket : sockets) {
+            if (socket.listening()) {
+                listening.add(socket.local.getPort());
+            }
+        }
         try (RemoteSockets remote = RemoteSockets.open(pid)) {
             for (ProcTcpSockets.Entry socket : sockets) {
                 int duplicate = remote.duplicate(socket.fd);
@@ -165,7 +175,8 @@ final class InspectCommand {
                     for (TcpOption option : TcpOption.ALL) {
                         values[option.ordinal()] = remote.option(duplicate, option.level, option.number);
                     }
-                    report.socket(socket, values);
+                    boolean accepted = !socket.listening() && listening.contains(socket.local.getPort());
+                    report.socket(socket, accepted, values);
                 } finally {
                     remote.release(duplicate);
                 }

@@ -5,7 +5,7 @@ import io.tcphardening.agent.observe.AgentState;
 import io.tcphardening.agent.observe.AgentVersion;
 import io.tcphardening.agent.settings.Settings;
 import io.tcphardening.agent.settings.SettingsLoader;
-import io.tcphardening.agent.settings.TcpOption;
+import java.util.Map;
 import java.util.Properties;
 
 /**
@@ -17,7 +17,10 @@ import java.util.Properties;
 public final class AgentProperties {
 
     public static final String VERSION = "tcphardening.version";
-    /** The effective settings of the five options, written as agent arguments: {@link SettingsLoader} reads them. */
+    /**
+     * The effective settings that decide a connection's values, written as agent arguments ({@link #asArguments}):
+     * {@link SettingsLoader} reads them back.
+     */
     public static final String SETTINGS = "tcphardening.settings";
     /** Followed by the id an {@code attach} command passed; see {@link AttachReport}. */
     public static final String ATTACH_REPORT = "tcphardening.attach.";
@@ -37,13 +40,21 @@ public final class AgentProperties {
         agentProperties().setProperty(key, value);
     }
 
-    /** "keepalive=true,keepalive.idle=60s,...": one entry per option, {@code unchanged} included. */
+    /**
+     * "keepalive=true,keepalive.idle=60s,...,app.values=replace,rules=db other,rule.db.match=connect port=5432,6432,
+     * rule.db.user_timeout=15s,...": the five options ({@code unchanged} included), {@code app.values}, and the rules
+     * with every key each was given, in the order {@link Settings#values} lists them. Not the log settings: they
+     * decide no value, and a log file's path could hold a comma. A match's commas stay as they are: the agent
+     * argument reader continues a match's value at a comma ({@link SettingsLoader}), and {@code rules} is written
+     * with spaces, the separator it takes there.
+     */
     public static String asArguments(Settings settings) {
         StringBuilder text = new StringBuilder();
-        for (TcpOption option : TcpOption.ALL) {
-            int value = settings.value(option);
-            text.append(text.length() == 0 ? "" : ",").append(option.key).append('=')
-                    .append(value == Settings.UNCHANGED ? SettingsLoader.UNCHANGED : option.format(value));
+        for (Map.Entry<String, String> setting : settings.values().entrySet()) {
+            if (setting.getKey().startsWith("log.")) {
+                continue;
+            }
+            text.append(text.length() == 0 ? "" : ",").append(setting.getKey()).append('=').append(setting.getValue());
         }
         return text.toString();
     }

@@ -2,6 +2,8 @@ package io.tcphardening.agent.live;
 
 import io.tcphardening.agent.harden.SocketHardener;
 import io.tcphardening.agent.instrument.JdkInternals;
+import io.tcphardening.agent.settings.Decision;
+import io.tcphardening.agent.settings.Settings;
 import java.io.FileDescriptor;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
@@ -42,12 +44,20 @@ public final class ExistingSockets {
                 MethodType.methodType(FileDescriptor.class, int.class));
     }
 
-    /** Hardens every TCP socket of this JVM with the hardener's current settings; returns the summary line. */
+    /**
+     * Hardens every TCP socket of this JVM with the hardener's current settings; returns the summary line. With rules,
+     * each connection gets the values of the rule that matches it, decided from {@code /proc} as {@code inspect}
+     * decides it (accepted: its local port is one of this JVM's listeners'; no host name is known), and the line
+     * counts them by rule; a connection whose rule leaves it alone is not touched at all.
+     */
     public String harden(SocketHardener hardener) {
-        if (!hardener.settings().setsAnything()) {
+        Settings current = hardener.settings();
+        if (!current.setsAnything()) {
             return "connections open before the attach: nothing to set, every option is unchanged";
         }
         Map<String, Integer> hardened = new TreeMap<>();
+        Map<String, Integer> byRule = new TreeMap<>();
+        Map<String, Integer> leftAlone = new TreeMap<>();
         List<String> skipped = new ArrayList<>();
         List<ProcTcpSockets.Entry> sockets;
         try {
@@ -63,29 +73,66 @@ public final class ExistingSockets {
             }
         }
         for (ProcTcpSockets.Entry socket : sockets) {
-            String reason = harden(hardener, socket, socket.remote != null && listening.contains(socket.local.getPort()));
+            boolean accepted = socket.remote != null && listening.contains(socket.local.getPort());
+            Decision decision = decide(current, socket, accepted);
+            if (decision.leavesAlone()) {
+                leftAlone.merge(decision.rule(), 1, Integer::sum);
+                continue;
+            }
+            String reason = harden(hardener, socket, accepted);
             if (reason == null) {
                 hardened.merge(socket.state, 1, Integer::sum);
+                byRule.merge(decision.rule(), 1, Integer::sum);
             } else {
                 skipped.add("fd " + socket.fd + " " + ProcTcpSockets.format(socket.local) + " " + reason);
             }
         }
         int total = 0;
-        StringBuilder byState = new StringBuilder();
-        for (Map.Entry<String, Integer> state : hardened.entrySet()) {
-            total += state.getValue();
-            byState.append(byState.length() == 0 ? "" : ", ").append(state.getKey()).append(' ')
-                    .append(state.getValue());
+        for (int count : hardened.values()) {
+            total += count;
         }
         StringBuilder line = new StringBuilder("connections open before the attach: hardened ").append(total);
         if (total > 0) {
-            line.append(" (").append(byState).append(')');
+            line.append(" (").append(counts(hardened));
+            if (current.hasRules()) {
+                line.append("; by rule: ").append(counts(byRule));
+            }
+            line.append(')');
+        }
+        if (!leftAlone.isEmpty()) {
+            int count = 0;
+            for (int n : leftAlone.values()) {
+                count += n;
+            }
+            line.append(", left alone by their rule ").append(count).append(" (").append(counts(leftAlone))
+                    .append(')');
         }
         line.append(", skipped ").append(skipped.size());
         for (String reason : skipped) {
             line.append("; ").append(reason);
         }
         return line.toString();
+    }
+
+    /**
+     * The decision {@link SocketHardener#hardenExisting} makes from the socket itself: the global settings for a
+     * listener or a socket not connected, else the first rule that matches.
+     */
+    private static Decision decide(Settings current, ProcTcpSockets.Entry socket, boolean accepted) {
+        if (socket.remote == null || socket.remote.getPort() == 0) {
+            return current.defaults();
+        }
+        return current.decide(accepted, socket.remote.getAddress(), socket.remote.getPort(),
+                accepted ? socket.local.getPort() : -1, null);
+    }
+
+    /** "ESTABLISHED 4, LISTEN 2". */
+    private static String counts(Map<String, Integer> counts) {
+        StringBuilder text = new StringBuilder();
+        for (Map.Entry<String, Integer> count : counts.entrySet()) {
+            text.append(text.length() == 0 ? "" : ", ").append(count.getKey()).append(' ').append(count.getValue());
+        }
+        return text.toString();
     }
 
     /** Null when hardened, else why not. */
