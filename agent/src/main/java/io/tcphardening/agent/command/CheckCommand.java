@@ -56,7 +56,7 @@ final class CheckCommand {
         }
         Settings settings;
         try {
-            settings = SettingsLoader.load(String.join(",", settingArgs), SettingsLoader.systemProperties(),
+            settings = SettingsLoader.load(SettingArguments.join(settingArgs), SettingsLoader.systemProperties(),
                     EnvironmentVariables.withPrefix(SettingsLoader.ENV_PREFIX), Cli.agentDirectory());
         } catch (ConfigException e) {
             err.println("tcp-hardening-agent: invalid configuration: " + e.getMessage());
