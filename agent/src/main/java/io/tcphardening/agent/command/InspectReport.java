@@ -89,6 +89,13 @@ final class InspectReport {
         this.settings = settings;
     }
 
+    /** keepalive.jitter: an idle time spread below the configured one, as far as the jitter allows, matches it. */
+    private boolean spreadIdle(TcpOption option, int value, Decision decision) {
+        int idle = decision.value(option);
+        int range = Math.min(idle - 1, (int) ((long) idle * settings.keepaliveJitter() / 100));
+        return option == TcpOption.KEEPIDLE && range > 0 && value <= idle && value >= idle - range;
+    }
+
     /** One socket; {@code accepted}: a connection whose local port is one of the process's listeners'. */
     void socket(ProcTcpSockets.Entry socket, boolean accepted, int[] kernel) {
         int[] values = kernel.clone();
@@ -98,7 +105,8 @@ final class InspectReport {
         for (TcpOption option : TcpOption.ALL) {
             int value = values[option.ordinal()];
             // hold: the value the agent would leave the socket with had the application set this one itself
-            if (decision != null && decision.isSet(option) && decision.hold(option, value) != value) {
+            if (decision != null && decision.isSet(option) && decision.hold(option, value) != value
+                    && !spreadIdle(option, value, decision)) {
                 differs.add(option.key);
             }
         }

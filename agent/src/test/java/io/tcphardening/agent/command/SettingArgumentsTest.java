@@ -50,7 +50,7 @@ class SettingArgumentsTest {
         // rules given here wins over every source of the JVM: a key of a rule it does not list stays an error
         ConfigException unlisted = assertThrows(ConfigException.class,
                 () -> SettingArguments.validate(List.of("rules=db", "rule.other.user_timeout=5s")));
-        assertEquals("agent argument: rule.other.user_timeout belongs to a rule named other, which rules does not"
+        assertEquals("agent argument: rule.other.user_timeout = '5s' belongs to a rule named other, which rules does not"
                 + " list (rules = 'db' at agent argument); add it there or remove the key", unlisted.getMessage());
         ConfigException name = assertThrows(ConfigException.class,
                 () -> SettingArguments.validate(List.of("rule.DB.user_timeout=5s")));

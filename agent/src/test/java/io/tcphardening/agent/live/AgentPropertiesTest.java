@@ -39,7 +39,7 @@ class AgentPropertiesTest {
 
         String arguments = AgentProperties.asArguments(published);
         assertEquals("keepalive=true,keepalive.idle=61s,keepalive.interval=10s,keepalive.count=6,"
-                + "user_timeout=unchanged,app.values=stricter,rules=db inbound sidecar,"
+                + "user_timeout=unchanged,keepalive.jitter=0%,app.values=stricter,rules=db inbound sidecar,"
                 + "rule.db.match=connect remote=10.0.0.0/8,fd00::/8 port=5432,6000-6432 host=db-*.example,*.db,"
                 + "rule.db.keepalive.idle=10s,rule.db.app.values=replace,"
                 + "rule.inbound.match=accept local-port=8443,9000-9001,rule.inbound.user_timeout=300000ms,"
