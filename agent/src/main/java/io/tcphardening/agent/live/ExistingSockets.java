@@ -59,6 +59,8 @@ public final class ExistingSockets {
         Map<String, Integer> byRule = new TreeMap<>();
         Map<String, Integer> leftAlone = new TreeMap<>();
         List<String> skipped = new ArrayList<>();
+        List<ProcTcpSockets.Entry> deferred = new ArrayList<>();
+        List<Boolean> deferredAccepted = new ArrayList<>();
         List<ProcTcpSockets.Entry> sockets;
         try {
             sockets = ProcTcpSockets.of(ProcessHandle.current().pid());
@@ -79,10 +81,14 @@ public final class ExistingSockets {
                 leftAlone.merge(decision.rule(), 1, Integer::sum);
                 continue;
             }
-            String reason = harden(hardener, socket, accepted);
-            if (reason == null) {
+            String reason = harden(hardener, socket, accepted, false);
+            if (reason == null || reason.equals(SocketHardener.DEFERRED)) {
                 hardened.merge(socket.state, 1, Integer::sum);
                 byRule.merge(decision.rule(), 1, Integer::sum);
+                if (reason != null) {
+                    deferred.add(socket);
+                    deferredAccepted.add(accepted);
+                }
             } else {
                 skipped.add("fd " + socket.fd + " " + ProcTcpSockets.format(socket.local) + " " + reason);
             }
@@ -107,11 +113,51 @@ public final class ExistingSockets {
             line.append(", left alone by their rule ").append(count).append(" (").append(counts(leftAlone))
                     .append(')');
         }
+        if (!deferred.isEmpty()) {
+            line.append(", user_timeout lowered later on ").append(deferred.size()).append(" in a probe cycle or"
+                    + " retransmitting (lowered there, it would end them at once)");
+            retryLater(hardener, deferred, deferredAccepted);
+        }
         line.append(", skipped ").append(skipped.size());
         for (String reason : skipped) {
             line.append("; ").append(reason);
         }
         return line.toString();
+    }
+
+    /** How often, and how many times, a deferred user timeout is tried again; the last try lowers it regardless. */
+    private static final long RETRY_MILLIS = 2_000;
+    private static final int RETRIES = 30;
+
+    /**
+     * Lowers the deferred user timeouts on a daemon thread of its own (the attach listener must not wait), each once
+     * its connection is out of its probe cycle: a probe answered resets the cycle, and a dead peer's connection ends
+     * by itself. After a minute what is left gets the new value anyway: the operator asked for it.
+     */
+    private void retryLater(SocketHardener hardener, List<ProcTcpSockets.Entry> sockets, List<Boolean> accepted) {
+        Thread retry = new Thread(new Runnable() {
+            @Override
+            public void run() {
+                List<ProcTcpSockets.Entry> waiting = new ArrayList<>(sockets);
+                List<Boolean> waitingAccepted = new ArrayList<>(accepted);
+                for (int attempt = 1; attempt <= RETRIES && !waiting.isEmpty(); attempt++) {
+                    try {
+                        Thread.sleep(RETRY_MILLIS);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    for (int i = waiting.size() - 1; i >= 0; i--) {
+                        String reason = harden(hardener, waiting.get(i), waitingAccepted.get(i), attempt == RETRIES);
+                        if (!SocketHardener.DEFERRED.equals(reason)) {
+                            waiting.remove(i);  // lowered, or closed meanwhile
+                            waitingAccepted.remove(i);
+                        }
+                    }
+                }
+            }
+        }, "tcp-hardening-attach-retry");
+        retry.setDaemon(true);
+        retry.start();
     }
 
     /**
@@ -135,8 +181,8 @@ public final class ExistingSockets {
         return text.toString();
     }
 
-    /** Null when hardened, else why not. */
-    private String harden(SocketHardener hardener, ProcTcpSockets.Entry socket, boolean accepted) {
+    /** Null when hardened, {@link SocketHardener#DEFERRED}, else why not. */
+    private String harden(SocketHardener hardener, ProcTcpSockets.Entry socket, boolean accepted, boolean force) {
         int duplicate;
         try {
             duplicate = (int) dup.invokeExact(socket.fd);
@@ -148,8 +194,9 @@ public final class ExistingSockets {
             if (!now.equals(ProcTcpSockets.link(socket.inode))) {
                 return "closed since it was listed, its number now reused by " + now + ": not touched";
             }
-            String mismatch = hardener.hardenExisting((FileDescriptor) newFd.invokeExact(duplicate), accepted);
-            return mismatch == null ? null : "the kernel kept " + mismatch;
+            String mismatch = hardener.hardenExisting((FileDescriptor) newFd.invokeExact(duplicate), accepted, force);
+            return mismatch == null || mismatch.equals(SocketHardener.DEFERRED) ? mismatch
+                    : "the kernel kept " + mismatch;
         } catch (Throwable t) {
             return "failed: " + t;
         } finally {
