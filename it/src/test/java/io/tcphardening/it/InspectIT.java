@@ -199,9 +199,9 @@ class InspectIT {
                 ForkedJvm.Result table = AgentCommand.run(jdk, "inspect", Long.toString(app.pid()));
                 assertEquals(0, table.exitCode, table.toString());
                 assertTrue(table.stdout.contains("compared with its settings: keepalive=true keepalive.idle=61s"
-                        + " keepalive.interval=11s keepalive.count=7 user_timeout=33000ms keepalive.jitter=0% app.values=replace;"
-                        + " rules,
-                        + " the first that matches decides: db [accept remote=127.0.0.0/8,::1] keepalive.idle=21s"
+                        + " keepalive.interval=11s keepalive.count=7 user_timeout=33000ms keepalive.jitter=0%"
+                        + " app.values=replace; rules, the first that matches decides: db [accept"
+                        + " remote=127.0.0.0/8,::1] keepalive.idle=21s"
                         + " user_timeout=9000ms; alone [connect] left alone\n"), table.stdout);
                 assertTrue(table.stdout.contains(" USER_TMO  RULE     MATCH\n"), table.stdout);
                 for (KernelSocket socket : kernel) {
