@@ -2,7 +2,9 @@
 # The demo, in one command on a fresh machine. Builds the agent and the demo application, puts a client and a server
 # on two hosts (network namespaces joined by a veth pair), pulls the cable between them, and shows how long the
 # unmodified client takes to notice each dead connection: without the agent, with Debian's libkeepalive, and with
-# the agent (demo/agent.properties). Writes the same result as a chart: demo/target/cable-pull.svg.
+# the agent (demo/agent.properties). Writes the same result as a chart: demo/target/cable-pull.svg. Then the rules
+# scene (demo/rules.properties, about 25 s): one application's connections to two services behind the same cable,
+# the database's under a short rule and the other's under the global settings, each beside its own bound.
 #
 # Needs root and iproute2, or unprivileged user namespaces. Without either, it shows instead the options the agent
 # applies, read back from the kernel.
@@ -12,7 +14,8 @@ cd "$(dirname "$0")/.."
 mvn -q -B -DskipTests package -pl agent,demo -am
 agent=agent/target/tcp-hardening-agent.jar
 pull=(java -cp "demo/target/demo.jar:demo/target/lib/*" io.tcphardening.demo.CablePull
-      --agent "$agent" --config demo/agent.properties --svg demo/target/cable-pull.svg --window 30)
+      --agent "$agent" --config demo/agent.properties --rules-config demo/rules.properties
+      --svg demo/target/cable-pull.svg --window 30)
 
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
   if [ ! -e /usr/lib/libkeepalive.so ] && command -v apt-get >/dev/null; then

@@ -32,9 +32,10 @@ import org.openjdk.jmh.runner.options.VerboseMode;
 /**
  * Every figure of the benchmarks issue, for every JDK on the machine, each against its baselines measured in the same
  * run: start-up (whole processes, interleaved), per connection and steady traffic (JMH), a connection storm with
- * logging, and memory. Prints a report and writes it as Markdown to {@code bench/target/results.md}.
+ * logging, memory, and what ten rules cost against none (start-up and per connection). Prints a report and writes it
+ * as Markdown to {@code bench/target/results.md}.
  *
- * <pre>BenchMain --agent JAR [--quick] [--only startup,connection,steady,storm,memory] [--no-pin]</pre>
+ * <pre>BenchMain --agent JAR [--quick] [--only startup,connection,steady,storm,memory,rules] [--no-pin]</pre>
  */
 public final class BenchMain {
 
@@ -96,6 +97,9 @@ public final class BenchMain {
         if (runs("memory")) {
             memory(java);
         }
+        if (runs("rules")) {
+            rules(java);
+        }
     }
 
     private boolean runs(String part) {
@@ -128,8 +132,8 @@ public final class BenchMain {
         if (Files.exists(Paths.get(LIBKEEPALIVE))) {
             variants.put("libkeepalive", List.of());
         }
-        Map<String, Long> small = startupOf(java, "OneConnection", apps.toString(), variants, quick ? 11 : 41, 3);
-        Map<String, Long> large = startupOf(java, "LargeApp", largeClasspath, variants, quick ? 4 : 9, 2);
+        Map<String, Long> small = startupOf(java, "OneConnection", apps.toString(), variants, quick ? 11 : 41, 3, "none");
+        Map<String, Long> large = startupOf(java, "LargeApp", largeClasspath, variants, quick ? 4 : 9, 2, "none");
         long smallAdded = small.get("agent");
         long largeAdded = large.get("agent");
         say(String.format("Start-up added by the agent: small app %+d ms (target <= %d ms), large app %+d ms, that is "
@@ -139,12 +143,14 @@ public final class BenchMain {
     }
 
     /**
-     * Each variant's added time: the median, over rounds, of its time minus the time without the agent in the same
-     * round. Paired within a round, so that the machine's slow and fast stretches cancel out (here they move a
-     * median by 10 ms and more from one run of the benchmarks to the next).
+     * Each variant's added time: the median, over rounds, of its time minus the time of the {@code base} variant (the
+     * program without the agent, or the agent without rules) in the same round. Paired within a round, so that the
+     * machine's slow and fast stretches cancel out (here they move a median by 10 ms and more from one run of the
+     * benchmarks to the next).
      */
     private Map<String, Long> startupOf(Path java, String main, String appClasspath,
-                                        Map<String, List<String>> variants, int runs, int discard) throws Exception {
+                                        Map<String, List<String>> variants, int runs, int discard, String base)
+            throws Exception {
         Map<String, List<Long>> times = new LinkedHashMap<>();
         variants.keySet().forEach(v -> times.put(v, new ArrayList<>()));
         for (int run = 0; run < runs + discard; run++) {
@@ -176,10 +182,10 @@ public final class BenchMain {
         say("\nStart-up, " + (main.equals("OneConnection") ? "small app (one loopback connection)"
                 : "large app (>= " + LargeApp.CLASSES + " classes, then Reactor Netty HTTP)") + ", " + runs
                 + " interleaved runs after " + discard + " discarded, wall time from fork to exit:\n\n"
-                + "| variant | median ms | p25-p75 ms | added: median of (variant - none) in the same round, ms |\n"
+                + "| variant | median ms | p25-p75 ms | added: median of (variant - " + base + ") in the same round, ms |\n"
                 + "| --- | --- | --- | --- |");
         Map<String, Long> added = new LinkedHashMap<>();
-        List<Long> none = times.get("none");
+        List<Long> none = times.get(base);
         for (Map.Entry<String, List<Long>> variant : times.entrySet()) {
             long[] sorted = variant.getValue().stream().mapToLong(Long::longValue).sorted().toArray();
             long[] paired = new long[none.size()];
@@ -339,6 +345,84 @@ public final class BenchMain {
     private static long[] memoryOf(String line) {
         String[] parts = line.trim().split(" ");
         return new long[] {Long.parseLong(parts[1]), Long.parseLong(parts[3]), Long.parseLong(parts[5])};
+    }
+
+    // ---- rules: what ten rules cost against none, at start-up and per connection
+
+    /** The configurations compared: no rules, and ten rules whose last one matches loopback or not. */
+    private static final String NO_RULES = "agent, no rules";
+    private static final String TEN_RULES = "agent, ten rules, none matching";
+    private static final String TEN_RULES_LAST = "agent, ten rules, the last matching";
+
+    private void rules(Path java) throws Exception {
+        Map<String, Path> configs = new LinkedHashMap<>();
+        configs.put(NO_RULES, Files.writeString(work.resolve("rules-none.properties"), "# no rules\n"));
+        configs.put(TEN_RULES, Files.writeString(work.resolve("rules-ten.properties"), tenRules(false)));
+        configs.put(TEN_RULES_LAST, Files.writeString(work.resolve("rules-ten-last.properties"), tenRules(true)));
+
+        Map<String, List<String>> variants = new LinkedHashMap<>();
+        configs.forEach((name, config) -> variants.put(name, List.of("-javaagent:" + agent + "=config=" + config)));
+        Map<String, Long> added = startupOf(java, "OneConnection", appsJar().toString(), variants, quick ? 31 : 101, 3,
+                NO_RULES);
+        say(String.format("Start-up added by ten rules, paired against the agent without rules in the same round: none "
+                + "matching **%+d ms**, the last matching **%+d ms** (target <= +3 ms).%n", added.get(TEN_RULES),
+                added.get(TEN_RULES_LAST)));
+
+        int processes = quick ? 4 : 8;
+        int connections = 4000;
+        int warmUp = 3;
+        int rounds = 7;
+        Path pinned = forkJvm(java, false);
+        say("Rules, per connection (sequential loopback connect + accept + close, both ends in one JVM, log.level=warn;"
+                + " per process the best of " + rounds + " rounds of " + connections + " connections after " + warmUp
+                + " warm-up rounds, median of " + processes + " processes per variant, interleaved (min-max), us):\n\n"
+                + "| connection | " + NO_RULES + " | " + TEN_RULES + " | ratio | " + TEN_RULES_LAST + " | ratio |\n"
+                + "| --- | --- | --- | --- | --- | --- |");
+        for (String method : List.of("socket", "socketChannel", "nettyEpoll")) {
+            Map<String, List<Double>> best = new LinkedHashMap<>();
+            List<String> order = new ArrayList<>(configs.keySet());
+            order.forEach(v -> best.put(v, new ArrayList<>()));
+            for (int process = 0; process < processes; process++) {
+                for (String variant : order) {
+                    String out = run(pinned, List.of("-javaagent:" + agent + "=config=" + configs.get(variant)
+                            + ",log.level=warn"), "ConnectionLoop", method, "" + connections, "" + warmUp, "" + rounds);
+                    best.get(variant).add(Double.parseDouble(out.trim().split(" ")[1]));
+                }
+                Collections.reverse(order);
+            }
+            double base = median(best.get(NO_RULES));
+            say(String.format("| %s | %s | %s | **%.3f** (target <= 1.05) | %s | **%.3f** (target <= 1.05) |", method,
+                    spread(best.get(NO_RULES), "%.2f"), spread(best.get(TEN_RULES), "%.2f"),
+                    median(best.get(TEN_RULES)) / base, spread(best.get(TEN_RULES_LAST), "%.2f"),
+                    median(best.get(TEN_RULES_LAST)) / base));
+        }
+        say("");
+    }
+
+    /**
+     * Ten rules of the kinds the README's examples use (addresses and CIDRs of both families, port lists and ranges,
+     * listener ports, host globs, policies), none of which matches the benchmark's loopback connections, except the
+     * tenth with {@code lastMatches}: it then matches both ends and gives values other than the global ones, so that
+     * the accepted end, which inherits the global values from its listener, is written again.
+     */
+    static String tenRules(boolean lastMatches) {
+        return "rules = db cache queue search payments nat partners inbound mobile local\n"
+                + "rule.db.match = connect remote=10.20.0.0/16,fd00:20::/32 port=5432,6432\n"
+                + "rule.db.keepalive.idle = 10s\nrule.db.keepalive.interval = 2s\nrule.db.keepalive.count = 3\n"
+                + "rule.db.user_timeout = 16s\n"
+                + "rule.cache.match = connect host=*.cache.internal port=6379\nrule.cache.user_timeout = 10s\n"
+                + "rule.queue.match = connect remote=192.0.2.0/24 port=5671-5672\nrule.queue.keepalive.idle = 30s\n"
+                + "rule.search.match = connect host=search-*.example.com,es?.example.com port=9200-9300\n"
+                + "rule.search.app.values = stricter\n"
+                + "rule.payments.match = connect remote=198.51.100.0/24,2001:db8:100::/48 port=443,8443\n"
+                + "rule.payments.user_timeout = 20s\n"
+                + "rule.nat.match = connect remote=203.0.113.0/24,2001:db8::/32\nrule.nat.keepalive.idle = 240s\n"
+                + "rule.nat.keepalive.interval = 30s\nrule.nat.keepalive.count = 3\nrule.nat.user_timeout = 330s\n"
+                + "rule.partners.match = connect host=*.partner.example port=22,2222\nrule.partners.app.values = keep\n"
+                + "rule.inbound.match = accept local-port=8443\nrule.inbound.user_timeout = 5m\n"
+                + "rule.mobile.match = accept remote=100.64.0.0/10 local-port=9000-9100\nrule.mobile.user_timeout = 3m\n"
+                + "rule.local.match = remote=" + (lastMatches ? "127.0.0.0/8,::1" : "192.0.2.200/32,2001:db8::200/128")
+                + "\nrule.local.keepalive.idle = 30s\nrule.local.user_timeout = 1m\n";
     }
 
     private String run(Path java, List<String> jvmArgs, String main, String... args) throws Exception {

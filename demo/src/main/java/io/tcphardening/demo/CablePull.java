@@ -20,13 +20,18 @@ import java.util.concurrent.TimeUnit;
 /**
  * The demonstration: the {@link HoldingClient} and {@link HoldingServer} on two hosts (network namespaces), the
  * cable between them pulled, and the time the unmodified client takes to learn each connection is dead — without
- * the agent, with Debian's libkeepalive (keepalive only, what operators use today), and with the agent.
+ * the agent, with Debian's libkeepalive (keepalive only, what operators use today), and with the agent. Then the
+ * rules scene ({@code rules}): one application's connections to two services behind the same cable, one under a
+ * short rule and one under the global settings of {@code --rules-config}, each beside the bound its settings give.
  *
  * <pre>
- * CablePull --agent JAR --config agent.properties [--runs none,libkeepalive,agent] [--window SECONDS]
- *           [--svg FILE] [--java PATH] [--jvm-arg OPTION] [--machine]
+ * CablePull --agent JAR --config agent.properties [--rules-config rules.properties]
+ *           [--runs none,libkeepalive,agent,rules] [--window SECONDS] [--svg FILE] [--java PATH] [--jvm-arg OPTION]
+ *           [--machine]
  * </pre>
- * {@code --machine} adds one line per result, {@code RESULT run kind state ms} ({@code -1}: still waiting).
+ * {@code --machine} adds one line per result, {@code RESULT run kind state ms} ({@code -1}: still waiting; in the
+ * rules scene, the kind is the {@link Service}). The rules scene watches for its longest bound and 5 s more, not
+ * {@code --window}: its bounds are its configuration's.
  * {@code --jvm-arg} is given to the client's and the server's JVMs in every run (for example
  * {@code -Djdk.net.usePlainSocketImpl=true}, the legacy socket implementation of JDK 13 to 17).
  */
@@ -36,15 +41,18 @@ public final class CablePull {
 
     private final Path agent;
     private final Path config;
+    private final Path rulesConfig;
     private final String java;
     private final List<String> baseJvmArgs;
     private final int windowSeconds;
     private final String classpath = System.getProperty("java.class.path");
     private final List<Process> processes = new ArrayList<>();
 
-    private CablePull(Path agent, Path config, String java, List<String> baseJvmArgs, int windowSeconds) {
+    private CablePull(Path agent, Path config, Path rulesConfig, String java, List<String> baseJvmArgs,
+                      int windowSeconds) {
         this.agent = agent;
         this.config = config;
+        this.rulesConfig = rulesConfig;
         this.java = java;
         this.baseJvmArgs = baseJvmArgs;
         this.windowSeconds = windowSeconds;
@@ -57,36 +65,63 @@ public final class CablePull {
         }
         boolean machine = List.of(args).contains("--machine");
         Path config = Paths.get(options.getOrDefault("--config", "demo/agent.properties"));
+        Path rulesConfig = Paths.get(options.getOrDefault("--rules-config", "demo/rules.properties"));
         CablePull demo = new CablePull(Paths.get(options.getOrDefault("--agent", "agent/target/tcp-hardening-agent.jar")),
-                config, options.getOrDefault("--java", Paths.get(System.getProperty("java.home"), "bin", "java").toString()),
+                config, rulesConfig, options.getOrDefault("--java", Paths.get(System.getProperty("java.home"), "bin", "java").toString()),
                 options.containsKey("--jvm-arg") ? List.of(options.get("--jvm-arg")) : List.of(),
                 Integer.parseInt(options.getOrDefault("--window", "30")));
-        List<String> runs = new ArrayList<>(List.of(options.getOrDefault("--runs", "none,libkeepalive,agent").split(",")));
+        List<String> runs = new ArrayList<>(List.of(options.getOrDefault("--runs", "none,libkeepalive,agent,rules")
+                .split(",")));
         if (runs.contains("libkeepalive") && !Files.exists(Paths.get(LIBKEEPALIVE))) {
             System.out.println("(no libkeepalive column: " + LIBKEEPALIVE + " is missing; apt-get install libkeepalive0)");
             runs.remove("libkeepalive");
+        }
+        if (runs.contains("rules") && !Files.isRegularFile(rulesConfig)) {
+            System.out.println("(no rules scene: " + rulesConfig + " is missing)");
+            runs.remove("rules");
         }
         Runtime.getRuntime().addShutdownHook(new Thread(demo::killAll));
 
         Map<String, Map<String, Long>> results = new LinkedHashMap<>();
         String agentLog = "";
+        Run rules = null;
         for (String run : runs) {
-            System.out.println("--- " + run + ": pulling the cable, watching for up to " + demo.windowSeconds + " s");
-            Run result = demo.run(run);
+            long window = run.equals("rules") ? demo.rulesWindowMillis() : demo.windowSeconds * 1000L;
+            System.out.println("--- " + run + ": pulling the cable, watching for up to " + window / 1000 + " s");
+            Run result = demo.run(run, window);
+            if (run.equals("rules")) {
+                rules = result;
+                continue;
+            }
             results.put(run, result.failures);
             if (run.equals("agent")) {
                 agentLog = result.log;
             }
         }
-        System.out.println();
-        System.out.print(table(results, demo.windowSeconds, demo.describeSettings()));
+        if (!results.isEmpty()) {
+            System.out.println();
+            System.out.print(table(results, demo.windowSeconds, demo.describeSettings()));
+        }
         if (!agentLog.isEmpty()) {
             System.out.println("\nThe agent's log in the client (run 'agent'):");
             System.out.print(agentLog);
         }
-        if (options.containsKey("--svg")) {
+        if (rules != null) {
+            RulesScene scene = new RulesScene(load(rulesConfig));
+            System.out.println("\nRules (" + rulesConfig + "): one application, two services behind the same pulled"
+                    + " cable, told apart by port:");
+            System.out.print(scene.describe());
+            System.out.println();
+            System.out.print(scene.table(rules.failures, demo.rulesWindowMillis()));
+            System.out.println("\nThe agent's log in the client (run 'rules'):");
+            System.out.print(rules.log);
+            results.put("rules", rules.failures);
+        }
+        if (options.containsKey("--svg") && results.keySet().stream().anyMatch(run -> !run.equals("rules"))) {
             Path svg = Paths.get(options.get("--svg"));
-            Files.writeString(svg, TimelineChart.svg(results, demo.windowSeconds, demo.describeSettings()));
+            Map<String, Map<String, Long>> charted = new LinkedHashMap<>(results);
+            charted.remove("rules");
+            Files.writeString(svg, TimelineChart.svg(charted, demo.windowSeconds, demo.describeSettings()));
             System.out.println("\nChart: " + svg.toAbsolutePath());
         }
         if (machine) {
@@ -105,7 +140,25 @@ public final class CablePull {
         String log = "";
     }
 
-    private Run run(String kind) throws Exception {
+    /** The rules scene watches for its longest bound, and 5 s more for retransmission timeouts and a busy machine. */
+    private long rulesWindowMillis() throws IOException {
+        return new RulesScene(load(rulesConfig)).longestBoundMillis() + 5000;
+    }
+
+    private Run run(String kind, long windowMillis) throws Exception {
+        boolean rules = kind.equals("rules");
+        List<String> held = new ArrayList<>();
+        for (Connection.State state : Connection.State.values()) {
+            if (rules) {
+                for (Service service : Service.values()) {
+                    held.add(service + " " + state);
+                }
+            } else {
+                for (Connection c : Connection.values()) {
+                    held.add(c + " " + state);
+                }
+            }
+        }
         try (Network network = Network.create()) {
             Process server = start(network.inside(network.server, javaCommand(List.of(), HoldingServer.class,
                     Network.SERVER_ADDRESS)), Map.of());
@@ -115,16 +168,18 @@ public final class CablePull {
             List<String> jvmArgs = new ArrayList<>();
             Map<String, String> env = new LinkedHashMap<>();
             Properties settings = settings();
-            if (kind.equals("agent")) {
-                jvmArgs.add("-javaagent:" + agent.toAbsolutePath() + "=config=" + config.toAbsolutePath());
+            if (kind.equals("agent") || rules) {
+                jvmArgs.add("-javaagent:" + agent.toAbsolutePath() + "=config="
+                        + (rules ? rulesConfig : config).toAbsolutePath());
             } else if (kind.equals("libkeepalive")) {
                 env.put("LD_PRELOAD", LIBKEEPALIVE);
                 env.put("KEEPIDLE", seconds(settings.getProperty("keepalive.idle")));
                 env.put("KEEPINTVL", seconds(settings.getProperty("keepalive.interval")));
                 env.put("KEEPCNT", settings.getProperty("keepalive.count", "9").trim());
             }
-            Process client = start(network.inside(network.client, javaCommand(jvmArgs, HoldingClient.class,
-                    Network.SERVER_ADDRESS)), env);
+            Process client = start(network.inside(network.client, rules
+                    ? javaCommand(jvmArgs, HoldingClient.class, Network.SERVER_ADDRESS, "rules")
+                    : javaCommand(jvmArgs, HoldingClient.class, Network.SERVER_ADDRESS)), env);
             Lines clientOut = new Lines(client);
             clientOut.await("READY", 60);
             Thread.sleep(1500);  // the busy connections are writing, and their data is acknowledged
@@ -132,9 +187,8 @@ public final class CablePull {
             network.pullCable();
             send(client, "PULLED");
             Run run = new Run();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(windowSeconds);
-            int expected = Connection.values().length * Connection.State.values().length;
-            while (run.failures.size() < expected && System.nanoTime() < deadline) {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(windowMillis);
+            while (run.failures.size() < held.size() && System.nanoTime() < deadline) {
                 String line = clientOut.poll(deadline - System.nanoTime());
                 if (line != null && line.startsWith("FAILED ")) {
                     String[] parts = line.split(" ");
@@ -144,10 +198,8 @@ public final class CablePull {
             }
             send(client, "END");
             client.waitFor(10, TimeUnit.SECONDS);
-            for (Connection c : Connection.values()) {
-                for (Connection.State state : Connection.State.values()) {
-                    run.failures.putIfAbsent(c + " " + state, -1L);
-                }
+            for (String connection : held) {
+                run.failures.putIfAbsent(connection, -1L);
             }
             run.log = clientOut.stderr();
             server.destroyForcibly();
@@ -192,8 +244,12 @@ public final class CablePull {
     }
 
     private Properties settings() throws IOException {
+        return load(config);
+    }
+
+    private static Properties load(Path file) throws IOException {
         Properties properties = new Properties();
-        try (BufferedReader reader = Files.newBufferedReader(config)) {
+        try (BufferedReader reader = Files.newBufferedReader(file)) {
             properties.load(reader);
         }
         return properties;

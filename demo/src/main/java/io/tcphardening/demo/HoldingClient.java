@@ -19,6 +19,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousSocketChannel;
 import java.nio.channels.CompletionHandler;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -26,7 +28,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The application that must learn its peer is gone. For each kind of {@link Connection} it holds two connections to
  * the {@link HoldingServer}: one idle (a read waiting for a message that never comes) and one busy (writing a
- * kilobyte every 100 ms). It knows nothing of the agent; it only reports what it sees:
+ * kilobyte every 100 ms). Given {@code rules} after the server's address, it holds instead the rules scene's
+ * connections: an idle and a busy {@code java.net.Socket} to each {@link Service}. It knows nothing of the agent; it
+ * only reports what it sees:
  * <pre>
  * READY                          all connections are up and the busy ones are writing
  * (stdin) PULLED                 the cable was just pulled: the clock starts
@@ -47,13 +51,27 @@ public final class HoldingClient {
 
     public static void main(String[] args) throws Exception {
         InetAddress server = InetAddress.getByName(args[0]);
+        boolean rules = args.length > 1 && args[1].equals("rules");
         HoldingClient client = new HoldingClient();
-        EventLoopGroup netty = new EpollEventLoopGroup(1);
-        for (Connection.State state : Connection.State.values()) {
-            client.socket(server, state);
-            client.socketChannel(server, state);
-            client.asyncChannel(server, state);
-            client.nettyEpoll(netty, server, state);
+        List<String> held = new ArrayList<>();
+        if (rules) {
+            for (Connection.State state : Connection.State.values()) {
+                for (Service service : Service.values()) {
+                    client.socket(server, service.port, service.name(), state);
+                    held.add(key(service.name(), state));
+                }
+            }
+        } else {
+            EventLoopGroup netty = new EpollEventLoopGroup(1);
+            for (Connection.State state : Connection.State.values()) {
+                client.socket(server, Connection.SOCKET.port, Connection.SOCKET.name(), state);
+                client.socketChannel(server, state);
+                client.asyncChannel(server, state);
+                client.nettyEpoll(netty, server, state);
+                for (Connection kind : Connection.values()) {
+                    held.add(key(kind.name(), state));
+                }
+            }
         }
         System.out.println("READY");
         System.out.flush();
@@ -65,48 +83,46 @@ public final class HoldingClient {
                 break;
             }
         }
-        for (Connection kind : Connection.values()) {
-            for (Connection.State state : Connection.State.values()) {
-                if (!client.failures.containsKey(key(kind, state))) {
-                    System.out.println("WAITING " + kind + " " + state);
-                }
+        for (String connection : held) {
+            if (!client.failures.containsKey(connection)) {
+                System.out.println("WAITING " + connection);
             }
         }
         System.out.flush();
         System.exit(0);
     }
 
-    private static String key(Connection kind, Connection.State state) {
-        return kind + " " + state;
+    private static String key(String name, Connection.State state) {
+        return name + " " + state;
     }
 
     /** The application learned the connection is dead: reported once per connection. */
-    private void failed(Connection kind, Connection.State state, Throwable cause) {
-        if (pulledAt != 0 && failures.putIfAbsent(key(kind, state), "") == null) {
+    private void failed(String name, Connection.State state, Throwable cause) {
+        if (pulledAt != 0 && failures.putIfAbsent(key(name, state), "") == null) {
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - pulledAt);
             synchronized (System.out) {
-                System.out.println("FAILED " + kind + " " + state + " " + ms + " " + String.valueOf(cause)
+                System.out.println("FAILED " + name + " " + state + " " + ms + " " + String.valueOf(cause)
                         .replace('\n', ' '));
                 System.out.flush();
             }
         }
     }
 
-    private void socket(InetAddress server, Connection.State state) throws Exception {
-        Socket socket = new Socket(server, Connection.SOCKET.port);
+    private void socket(InetAddress server, int port, String name, Connection.State state) throws Exception {
+        Socket socket = new Socket(server, port);
         InputStream in = socket.getInputStream();
         OutputStream out = socket.getOutputStream();
         thread(() -> {
             int read = in.read();
             throw new java.io.EOFException("read returned " + read);
-        }, Connection.SOCKET, state);
+        }, name, state);
         if (state == Connection.State.BUSY) {
             thread(() -> {
                 while (true) {
                     out.write(KILOBYTE);
                     Thread.sleep(100);
                 }
-            }, Connection.SOCKET, state);
+            }, name, state);
         }
     }
 
@@ -115,14 +131,14 @@ public final class HoldingClient {
         thread(() -> {
             int read = channel.read(ByteBuffer.allocate(1));
             throw new java.io.EOFException("read returned " + read);
-        }, Connection.SOCKET_CHANNEL, state);
+        }, Connection.SOCKET_CHANNEL.name(), state);
         if (state == Connection.State.BUSY) {
             thread(() -> {
                 while (true) {
                     channel.write(ByteBuffer.wrap(KILOBYTE));
                     Thread.sleep(100);
                 }
-            }, Connection.SOCKET_CHANNEL, state);
+            }, Connection.SOCKET_CHANNEL.name(), state);
         }
     }
 
@@ -132,12 +148,13 @@ public final class HoldingClient {
         channel.read(ByteBuffer.allocate(1), null, new CompletionHandler<Integer, Void>() {
             @Override
             public void completed(Integer read, Void attachment) {
-                HoldingClient.this.failed(Connection.ASYNC_CHANNEL, state, new java.io.EOFException("read returned " + read));
+                HoldingClient.this.failed(Connection.ASYNC_CHANNEL.name(), state,
+                        new java.io.EOFException("read returned " + read));
             }
 
             @Override
             public void failed(Throwable exc, Void attachment) {
-                HoldingClient.this.failed(Connection.ASYNC_CHANNEL, state, exc);
+                HoldingClient.this.failed(Connection.ASYNC_CHANNEL.name(), state, exc);
             }
         });
         if (state == Connection.State.BUSY) {
@@ -147,7 +164,7 @@ public final class HoldingClient {
                     channel.write(ByteBuffer.wrap(KILOBYTE)).get();
                     Thread.sleep(100);
                 }
-            }, Connection.ASYNC_CHANNEL, state);
+            }, Connection.ASYNC_CHANNEL.name(), state);
         }
     }
 
@@ -156,13 +173,13 @@ public final class HoldingClient {
                 .handler(new ChannelInboundHandlerAdapter() {
                     @Override
                     public void exceptionCaught(ChannelHandlerContext context, Throwable cause) {
-                        failed(Connection.NETTY_EPOLL, state, cause);
+                        failed(Connection.NETTY_EPOLL.name(), state, cause);
                         context.close();
                     }
 
                     @Override
                     public void channelInactive(ChannelHandlerContext context) {
-                        failed(Connection.NETTY_EPOLL, state, new java.io.EOFException("channel inactive"));
+                        failed(Connection.NETTY_EPOLL.name(), state, new java.io.EOFException("channel inactive"));
                     }
                 }).connect(server, Connection.NETTY_EPOLL.port).sync().channel();
         if (state == Connection.State.BUSY) {
@@ -178,14 +195,14 @@ public final class HoldingClient {
         void run() throws Exception;
     }
 
-    private void thread(Body body, Connection kind, Connection.State state) {
+    private void thread(Body body, String name, Connection.State state) {
         Thread thread = new Thread(() -> {
             try {
                 body.run();
             } catch (Exception e) {
-                failed(kind, state, e);
+                failed(name, state, e);
             }
-        }, kind + "-" + state);
+        }, name + "-" + state);
         thread.setDaemon(true);
         thread.start();
     }

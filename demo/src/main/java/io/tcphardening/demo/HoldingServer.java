@@ -21,9 +21,9 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 
 /**
- * The peer that will vanish: one listener per connection kind on {@link Connection#port}, reading and discarding
- * whatever arrives (so that before the cable is pulled, data is acknowledged) and never writing. Prints
- * {@code LISTENING} when all listeners are up. Knows nothing of the agent.
+ * The peer that will vanish: one listener per connection kind on {@link Connection#port} and one per {@link Service}
+ * of the rules scene, reading and discarding whatever arrives (so that before the cable is pulled, data is
+ * acknowledged) and never writing. Prints {@code LISTENING} when all listeners are up. Knows nothing of the agent.
  */
 public final class HoldingServer {
 
@@ -32,13 +32,10 @@ public final class HoldingServer {
 
     public static void main(String[] args) throws Exception {
         InetAddress address = InetAddress.getByName(args[0]);
-        ServerSocket socketServer = new ServerSocket(Connection.SOCKET.port, 50, address);
-        daemon(() -> {
-            while (true) {
-                Socket socket = socketServer.accept();
-                daemon(() -> drain(socket.getInputStream()));
-            }
-        });
+        socketServer(address, Connection.SOCKET.port);
+        for (Service service : Service.values()) {
+            socketServer(address, service.port);
+        }
         ServerSocketChannel channelServer = ServerSocketChannel.open()
                 .bind(new InetSocketAddress(address, Connection.SOCKET_CHANNEL.port));
         daemon(() -> {
@@ -75,6 +72,16 @@ public final class HoldingServer {
         System.out.println("LISTENING");
         System.out.flush();
         Thread.sleep(Long.MAX_VALUE);
+    }
+
+    private static void socketServer(InetAddress address, int port) throws IOException {
+        ServerSocket server = new ServerSocket(port, 50, address);
+        daemon(() -> {
+            while (true) {
+                Socket socket = server.accept();
+                daemon(() -> drain(socket.getInputStream()));
+            }
+        });
     }
 
     /** Reads and releases everything. */
