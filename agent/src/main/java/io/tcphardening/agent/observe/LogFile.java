@@ -3,6 +3,7 @@ package io.tcphardening.agent.observe;
 import io.tcphardening.agent.settings.LogLevel;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -21,6 +22,11 @@ import java.util.Arrays;
  *
  * <p>Only regular files: a FIFO without a reader would block the writer in {@code open} for good, a device or socket
  * is no log. A write that fails (a full disk) is counted, never retried line by line, and reported once.
+ *
+ * <p>A disk that fills up cuts a write short: the bytes that fit are in the file, the rest are not, and the file ends
+ * inside a line. What reached the file is read back after such a failure, so that only the lines that did not reach it
+ * are counted, and the rest of the cut line is written first when the file takes writes again: the line is completed
+ * instead of having the next one glued to its fragment.
  */
 final class LogFile implements HardeningLog.Output {
 
@@ -36,6 +42,8 @@ final class LogFile implements HardeningLog.Output {
     private byte[] batch = new byte[BATCH_BYTES];
     private int batchBytes;
     private int batchLines;
+    /** The rest of a line a failed write cut short, written before anything else; null if the file ends a line. */
+    private byte[] cutRest;
     /** Lines that could not be written, and those of them already reported in the file. */
     private long unwritten;
     private long unwrittenReported;
@@ -87,6 +95,10 @@ final class LogFile implements HardeningLog.Output {
         FileOutputStream opened = new FileOutputStream(path.toFile(), true);
         FileOutputStream previous = out;
         out = opened;
+        if (cutRest != null) {
+            unwritten++;  // the line stays cut in the file rotated away; its rest is no start for the new one
+            cutRest = null;
+        }
         heldKey = key();
         nextCheck = System.nanoTime() + RECHECK_NANOS;
         if (previous != null) {
@@ -125,7 +137,10 @@ final class LogFile implements HardeningLog.Output {
         batchLines++;
     }
 
-    /** Writes the batch: one write(2), appended at the file's end. */
+    /**
+     * Writes the batch: one write(2), appended at the file's end; ahead of it the rest of a line cut short before, and
+     * the note of lines the file misses.
+     */
     @Override
     public void flush() {
         if (batchBytes == 0) {
@@ -133,28 +148,99 @@ final class LogFile implements HardeningLog.Output {
         }
         try {
             followRotation();
-            if (unwritten > unwrittenReported) {
-                // the file is writable again: say first what it misses
-                byte[] note = (HardeningLog.fileLine("WARN", (unwritten - unwrittenReported) + " log lines could not be"
-                        + " written to this file (" + failure + ")") + "\n").getBytes(StandardCharsets.UTF_8);
-                out.write(note);
-                unwrittenReported = unwritten;
+            long noted = unwritten;
+            byte[] data = batch;
+            int length = batchBytes;
+            int ahead = 0;
+            if (cutRest != null || unwritten > unwrittenReported) {
+                // the file is writable again, or may be: first the cut line's rest, then what the file misses
+                byte[] rest = cutRest == null ? new byte[0] : cutRest;
+                byte[] note = unwritten == unwrittenReported ? new byte[0] : (HardeningLog.fileLine("WARN", (unwritten
+                        - unwrittenReported) + " log lines could not be written to this file (" + failure + ")") + "\n")
+                        .getBytes(StandardCharsets.UTF_8);
+                ahead = rest.length + note.length;
+                length = ahead + batchBytes;
+                data = new byte[length];
+                System.arraycopy(rest, 0, data, 0, rest.length);
+                System.arraycopy(note, 0, data, rest.length, note.length);
+                System.arraycopy(batch, 0, data, ahead, batchBytes);
             }
-            out.write(batch, 0, batchBytes);
+            long sizeBefore = path.toFile().length();
+            try {
+                out.write(data, 0, length);
+                cutRest = null;
+                unwrittenReported = noted;
+            } catch (IOException | RuntimeException e) {
+                cutShort(data, ahead, landed(data, length, sizeBefore), noted);
+                failed(e);
+            }
         } catch (IOException | RuntimeException e) {
-            unwritten += batchLines;
-            if (failure == null) {
-                System.err.println("tcp-hardening-agent: cannot write its log file " + path + ": " + e.getMessage()
-                        + "; lines that cannot be written are counted (MBean LogLinesUnwritten), not reported one by"
-                        + " one");
-            }
-            failure = String.valueOf(e.getMessage());
+            unwritten += batchLines;  // the path could not be opened again after a rotation: nothing was written
+            failed(e);
         } finally {
             batchBytes = 0;
             batchLines = 0;
             if (batch.length > BATCH_BYTES) {
                 batch = new byte[BATCH_BYTES];
             }
+        }
+    }
+
+    private void failed(Exception e) {
+        if (failure == null) {
+            System.err.println("tcp-hardening-agent: cannot write its log file " + path + ": " + e.getMessage()
+                    + "; lines that cannot be written are counted (MBean LogLinesUnwritten), not reported one by one");
+        }
+        failure = String.valueOf(e.getMessage());
+    }
+
+    /**
+     * After a write of {@code data} failed with its first {@code landed} bytes in the file: the batch's lines that did
+     * not begin there are counted; a line that began but did not end leaves its rest to be written first next time; a
+     * note that began there has given its count.
+     */
+    private void cutShort(byte[] data, int ahead, int landed, long noted) {
+        int rest = cutRest == null ? 0 : cutRest.length;
+        if (ahead > rest && landed > rest) {
+            unwrittenReported = noted;
+        }
+        int begun = 0;
+        for (int i = ahead; i < landed; i++) {
+            if (i == ahead || data[i - 1] == '\n') {
+                begun++;
+            }
+        }
+        unwritten += Math.max(0, batchLines - begun);  // a line holding a line break of its own counts as one
+        boolean insideALine = landed > 0 ? data[landed - 1] != '\n' : cutRest != null;
+        int end = landed;
+        while (insideALine && data[end] != '\n') {
+            end++;  // every line in data ends with its line break
+        }
+        cutRest = insideALine ? Arrays.copyOfRange(data, landed, end + 1) : null;
+    }
+
+    /**
+     * How many first bytes of a failed write are in the file (FileOutputStream does not say): the file's growth since
+     * the write began, if the file ends with those bytes; else 0 (another process appended too, or the path names
+     * another file now), which at worst leaves a fragment. Read only when the path still names the file held: a FIFO
+     * put in its place would block the open.
+     */
+    private int landed(byte[] data, int length, long sizeBefore) {
+        Object now = key();
+        if (now == null || !now.equals(heldKey)) {
+            return 0;
+        }
+        try (RandomAccessFile file = new RandomAccessFile(path.toFile(), "r")) {
+            long grown = file.length() - sizeBefore;
+            if (grown <= 0 || grown >= length) {
+                return 0;
+            }
+            byte[] end = new byte[(int) grown];
+            file.seek(sizeBefore);
+            file.readFully(end);
+            return Arrays.equals(end, 0, end.length, data, 0, end.length) ? end.length : 0;
+        } catch (IOException | RuntimeException e) {
+            return 0;
         }
     }
 
@@ -181,9 +267,10 @@ final class LogFile implements HardeningLog.Output {
      * made while the JVM exits are still appended, until the process ends.
      */
     void reportAtExit() {
-        if (unwritten > unwrittenReported) {
-            System.err.println("tcp-hardening-agent: " + (unwritten - unwrittenReported) + " log lines could not be"
-                    + " written to " + path + " (" + failure + ")");
+        long missed = unwritten - unwrittenReported + (cutRest == null ? 0 : 1);
+        if (missed > 0) {
+            System.err.println("tcp-hardening-agent: " + missed + " log lines could not be written to " + path + " ("
+                    + failure + ")");
         }
     }
 }
