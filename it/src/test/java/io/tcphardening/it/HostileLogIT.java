@@ -49,8 +49,8 @@ class HostileLogIT {
             "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z tcp-hardening\\[(\\d+)]"
             + " (ERROR|WARN|INFO|DEBUG): \\S.*");
     /**
-     * A connection's line, to its end: the remote port of a connect, or the port of the peer of an accept (the
-     * client's local port, which the application prints). Anything glued on would break the end of it.
+     * A connection's line, to its end, with the client's port (which the application prints): the local port of a
+     * connect, the peer's port of an accept. Anything glued on would break the end of it.
      */
     private static final Pattern CONNECTION = Pattern.compile(".* INFO: Socket (?:connect 127\\.0\\.0\\.1:(\\d+) ->"
             + " 127\\.0\\.0\\.1:\\d+|accept 127\\.0\\.0\\.1:\\d+ <- 127\\.0\\.0\\.1:(\\d+)): keepalive=true"
@@ -63,7 +63,7 @@ class HostileLogIT {
     private static final String NO_SPACE = "No space left on device";
     /**
      * How long a start or an attach may take before the test calls it a hang. Not a speed claim: a FIFO's open blocks
-     * for good, any bound catches that; this one is wide because the machine runs other builds beside the suite.
+     * for good, any bound catches that; this one is wide because an attach took up to 8 s on a loaded 2-core machine.
      */
     private static final long HANG_MILLIS = 30_000;
 
