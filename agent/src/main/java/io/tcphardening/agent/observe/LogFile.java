@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -112,7 +111,8 @@ final class LogFile implements HardeningLog.Output {
 
     private Object key() {
         try {
-            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            // through a symbolic link: the file written is its target, and a rotation renames the target
+            return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
         } catch (IOException | RuntimeException e) {
             return null;
         }
