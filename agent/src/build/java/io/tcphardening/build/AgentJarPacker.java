@@ -77,7 +77,13 @@ public final class AgentJarPacker {
         }
         byte[] pack = pack(classes);
         Path out = Paths.get(args[1]);
-        try (OutputStream file = Files.newOutputStream(out); JarOutputStream jar = new JarOutputStream(file, manifest)) {
+        try (OutputStream file = Files.newOutputStream(out); JarOutputStream jar = new JarOutputStream(file)) {
+            // Written as an entry of its own rather than by JarOutputStream(file, manifest), which stamps it with the
+            // current time: every entry carries a time of the build's input, so that the same commit gives the same
+            // jar, and the same container image digest.
+            ByteArrayOutputStream manifestBytes = new ByteArrayOutputStream();
+            manifest.write(manifestBytes);
+            write(jar, JarFile.MANIFEST_NAME, newest, manifestBytes.toByteArray());
             for (Map.Entry<String, JarEntry> entry : boot.entrySet()) {
                 write(jar, entry.getKey(), entry.getValue().getTime(), contents.get(entry.getValue()));
             }

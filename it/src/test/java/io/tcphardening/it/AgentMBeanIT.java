@@ -291,14 +291,14 @@ class AgentMBeanIT {
         assertEquals(0, running.waitFor(Duration.ofSeconds(30)), running.describe());
     }
 
-    private static int freePort() throws Exception {
+    static int freePort() throws Exception {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }
     }
 
     /** An MXBean's Map&lt;String, Long&gt;: a table of rows {key, value}. */
-    private static Map<String, Long> longs(Object table) {
+    static Map<String, Long> longs(Object table) {
         Map<String, Long> map = new TreeMap<>();
         for (Object row : ((TabularData) table).values()) {
             map.put((String) ((CompositeData) row).get("key"), (Long) ((CompositeData) row).get("value"));
@@ -306,7 +306,7 @@ class AgentMBeanIT {
         return map;
     }
 
-    private static Map<String, String> strings(Object table) {
+    static Map<String, String> strings(Object table) {
         Map<String, String> map = new TreeMap<>();
         for (Object row : ((TabularData) table).values()) {
             map.put((String) ((CompositeData) row).get("key"), (String) ((CompositeData) row).get("value"));

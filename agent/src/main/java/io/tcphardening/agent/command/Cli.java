@@ -30,7 +30,7 @@ public final class Cli {
             "  inspect PID [--json] [config=PATH] [key=value ...]",
             "      list every TCP socket of a process with the five options as the kernel has them, and whether",
             "      each matches the agent's settings there (or the given ones, or the defaults); read-only",
-            "  version",
+            "  version, --version",
             "      print the agent's version",
             "",
             "As an agent: java -javaagent:tcp-hardening-agent.jar[=config=PATH,key=value,...] ...");
@@ -52,6 +52,7 @@ public final class Cli {
             case "inspect":
                 return InspectCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
             case "version":
+            case "--version":
                 out.println("tcp-hardening-agent " + AgentVersion.version());
                 return 0;
             default:
