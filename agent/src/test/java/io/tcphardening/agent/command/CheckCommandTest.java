@@ -2,6 +2,7 @@ package io.tcphardening.agent.command;
 
 import io.tcphardening.agent.settings.ConfigException;
 import io.tcphardening.agent.settings.Settings;
+import io.tcphardening.agent.settings.RulesTest;
 import io.tcphardening.agent.settings.SettingsLoader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -25,22 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CheckCommandTest {
 
     /** The contract's example of issue 18. */
-    static final String CONTRACT = String.join("\n",
-            "rules = db inbound sidecar",
-            "rule.db.match = connect remote=10.0.0.0/8,fd00::/8 port=5432,6432",
-            "rule.db.keepalive.idle = 10s",
-            "rule.db.user_timeout = 15s",
-            "rule.db.app.values = stricter",
-            "rule.inbound.match = accept local-port=8443",
-            "rule.inbound.user_timeout = 5m",
-            "rule.sidecar.match = remote=127.0.0.0/8,::1",
-            "rule.sidecar.keepalive = unchanged",
-            "rule.sidecar.keepalive.idle = unchanged",
-            "rule.sidecar.keepalive.interval = unchanged",
-            "rule.sidecar.keepalive.count = unchanged",
-            "rule.sidecar.user_timeout = unchanged",
-            "app.values = replace",
-            "");
+    static final String CONTRACT = RulesTest.CONTRACT;
 
     @TempDir
     Path tmp;

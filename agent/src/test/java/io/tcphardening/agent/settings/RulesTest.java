@@ -28,12 +28,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * against the configuration contract of issue 18: what each match term accepts and refuses, where each rule key comes
  * from, which rule decides a connection, and what a policy holds when the application writes its own value.
  */
-class RulesTest {
+public class RulesTest {
 
     private static final Map<String, String> NONE = Map.of();
 
-    /** The contract's example, as a file (the issue's trailing comments are annotations, not file syntax). */
-    private static final String CONTRACT = String.join("\n",
+    /**
+     * The contract's example, as a file (the issue's trailing comments are annotations, not file syntax); the
+     * command's tests use it too.
+     */
+    public static final String CONTRACT = String.join("\n",
             "rules = db inbound sidecar",
             "rule.db.match = connect remote=10.0.0.0/8,fd00::/8 port=5432,6432",
             "rule.db.keepalive.idle = 10s",
