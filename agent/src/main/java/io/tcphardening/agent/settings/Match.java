@@ -249,8 +249,8 @@ public final class Match {
 
     /** Parses a match; the exception's message says what is wrong, in the operator's words. */
     static Match parse(String value) {
-        String[] terms = value.trim().split("\\s+");
-        if (value.trim().isEmpty()) {
+        String[] terms = words(value, false);
+        if (terms.length == 0) {
             throw new IllegalArgumentException("a match needs at least one term (" + TERMS + ")");
         }
         int direction = ANY;
@@ -351,6 +351,26 @@ public final class Match {
                     + " a range as 8000-8999)");
         }
         return Integer.parseInt(digits);
+    }
+
+    /**
+     * {@code text} cut at whitespace (and at commas, if {@code commas}), empty pieces dropped. Not a regular
+     * expression: rules are parsed on the JVM's start path, where java.util.regex's first use cost about 5 ms.
+     */
+    static String[] words(String text, boolean commas) {
+        List<String> words = new ArrayList<>();
+        int start = -1;
+        for (int i = 0; i <= text.length(); i++) {
+            boolean separator = i == text.length() || Character.isWhitespace(text.charAt(i))
+                    || commas && text.charAt(i) == ',';
+            if (separator && start >= 0) {
+                words.add(text.substring(start, i));
+                start = -1;
+            } else if (!separator && start < 0) {
+                start = i;
+            }
+        }
+        return words.toArray(new String[0]);
     }
 
     /** No lambdas here: rules are parsed on the JVM's start path, where each lambda spins a class. */

@@ -68,6 +68,8 @@ public final class SettingsLoader {
     private static final class Entry {
         final String value;
         final String source;
+        /** A rule's match, parsed once: validated in every source, then used from the highest. */
+        Match match;
 
         Entry(String value, String source) {
             this.value = value;
@@ -668,7 +670,7 @@ public final class SettingsLoader {
     /** The rule names of {@code rules}, separated by whitespace or commas, each once. */
     private static List<String> ruleNames(Entry entry) throws ConfigException {
         List<String> names = new ArrayList<>();
-        for (String name : entry.value.trim().split("[\\s,]+")) {
+        for (String name : Match.words(entry.value, true)) {
             if (name.isEmpty()) {
                 continue;
             }
@@ -686,8 +688,12 @@ public final class SettingsLoader {
     }
 
     private static Match match(String key, Entry entry) throws ConfigException {
+        if (entry.match != null) {
+            return entry.match;
+        }
         try {
-            return Match.parse(entry.value);
+            entry.match = Match.parse(entry.value);
+            return entry.match;
         } catch (IllegalArgumentException e) {
             throw new ConfigException(entry.source + ": " + key + " = " + quote(entry.value) + " is not valid: "
                     + e.getMessage());
