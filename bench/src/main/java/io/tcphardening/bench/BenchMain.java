@@ -416,7 +416,7 @@ public final class BenchMain {
                     + " \"ended\" counts connections either end saw ended by the kernel (union of both ends):%n%n"
                     + "| keepalive.jitter | opened (burst) "
                     + "| first probes due, s after the burst (ss: whole seconds, both ends) "
-                    + "| keepalive probes sent | loopback packets dropped | TcpExt aborts on timeout "
+                    + "| keepalive probes sent | loopback packets dropped (by CPU) | TcpExt aborts on timeout "
                     + "| connections ended | ends seen: client timeout/reset/eof, server timeout/reset/eof "
                     + "| ended, s after the burst |%n| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
                     connections, listeners, seconds, backlog));
@@ -457,7 +457,7 @@ public final class BenchMain {
                     Integer.toString(connections), serverEnded.toString());
             BufferedReader serverOut = lines(server);
             String ports = expect(serverOut, "ports ", "server").substring("ports ".length());
-            long drops = softnetDrops();
+            long[] drops = softnetDropsByCpu();
             Map<String, Long> tcp = tcpExt();
             client = probeStormEnd(java, javaagent, "client", Integer.toString(connections), clientEnded.toString(),
                     ports);
@@ -484,7 +484,12 @@ public final class BenchMain {
             }, "probe-storm-drops");
             sampler.start();
             Thread.sleep(Math.max(0, burstEnd + seconds * 1000L - System.currentTimeMillis()));
-            long dropped = softnetDrops() - drops;
+            long[] dropsAfter = softnetDropsByCpu();
+            StringBuilder byCpu = new StringBuilder();
+            for (int cpu = 0; cpu < dropsAfter.length; cpu++) {
+                byCpu.append(cpu == 0 ? "" : " / ").append(String.format("%,d", dropsAfter[cpu] - drops[cpu]));
+            }
+            long dropped = Arrays.stream(dropsAfter).sum() - Arrays.stream(drops).sum();
             Map<String, Long> tcpAfter = tcpExt();
             sampler.interrupt();
             sampler.join();
@@ -504,10 +509,10 @@ public final class BenchMain {
             String when = ended.isEmpty() ? "-" : String.format("%.0f-%.0f",
                     (ended.values().stream().mapToLong(Long::longValue).min().getAsLong() - burstEnd) / 1000.0,
                     (ended.values().stream().mapToLong(Long::longValue).max().getAsLong() - burstEnd) / 1000.0);
-            String row = String.format("| %s | %,d (%.1f s) | %.1f-%.1f (%,d ends) | %,d | %,d | %,d "
+            String row = String.format("| %s | %,d (%.1f s) | %.1f-%.1f (%,d ends) | %,d | %,d (%s) | %,d "
                     + "| **%,d** (%.1f %%) | %s/%s/%s%s, %s/%s/%s%s | %s |", jitter, Integer.parseInt(opened[1]),
                     Long.parseLong(opened[2]) / 1000.0, timers[1], timers[2], (long) timers[0],
-                    delta(tcp, tcpAfter, "TCPKeepAlive"), dropped, delta(tcp, tcpAfter, "TCPAbortOnTimeout"),
+                    delta(tcp, tcpAfter, "TCPKeepAlive"), dropped, byCpu, delta(tcp, tcpAfter, "TCPAbortOnTimeout"),
                     ended.size(), 100.0 * ended.size() / connections, clientEnds[3], clientEnds[5], clientEnds[7],
                     clientEnds[9].equals("0") ? "" : " (other " + clientEnds[9] + ")", serverEnds[3], serverEnds[5],
                     serverEnds[7], serverEnds[9].equals("0") ? "" : " (other " + serverEnds[9] + ")", when);
@@ -613,11 +618,16 @@ public final class BenchMain {
 
     /** Packets dropped because a CPU's backlog was full (loopback's only queue), all CPUs. */
     private static long softnetDrops() throws IOException {
-        long dropped = 0;
-        for (String line : Files.readAllLines(Paths.get("/proc/net/softnet_stat"))) {
-            dropped += Long.parseLong(line.trim().split("\\s+")[1], 16);
-        }
-        return dropped;
+        return Arrays.stream(softnetDropsByCpu()).sum();
+    }
+
+    /**
+     * The same by CPU: the keepalive timers fire on the CPU whose timer wheel holds them, and the probes they send
+     * queue on that CPU's backlog.
+     */
+    private static long[] softnetDropsByCpu() throws IOException {
+        return Files.readAllLines(Paths.get("/proc/net/softnet_stat")).stream()
+                .mapToLong(line -> Long.parseLong(line.trim().split("\\s+")[1], 16)).toArray();
     }
 
     private static Map<String, Long> tcpExt() throws IOException {
