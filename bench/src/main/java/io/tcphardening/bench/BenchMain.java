@@ -395,7 +395,7 @@ public final class BenchMain {
     private void probeStorm(Path java) throws Exception {
         int connections = Integer.parseInt(option("--probe-connections", "19900"));
         int seconds = Integer.parseInt(option("--probe-seconds", "180"));
-        List<String> jitters = Arrays.asList(option("--probe-jitters", "none,10%,20%").split(","));
+        List<String> jitters = Arrays.asList(option("--probe-jitters", "none,10%,50%").split(","));
         String backlog = Files.readAllLines(Paths.get("/proc/sys/net/core/netdev_max_backlog")).get(0).trim();
         // several listeners: no accept queue (somaxconn) has to hold the burst alone
         int listeners = Math.max(1, (connections + 4095) / 4096);
