@@ -1,7 +1,9 @@
 package io.tcphardening.bench;
 
+import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -22,6 +24,8 @@ import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
@@ -35,7 +39,11 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * logging, memory, and what ten rules cost against none (start-up and per connection). Prints a report and writes it
  * as Markdown to {@code bench/target/results.md}.
  *
- * <pre>BenchMain --agent JAR [--quick] [--only startup,connection,steady,storm,memory,rules] [--no-pin]</pre>
+ * <pre>BenchMain --agent JAR [--quick] [--only startup,connection,steady,storm,memory,rules,probe-storm] [--no-pin]
+ *           [--jdk VERSION_PREFIX] [--probe-connections N] [--probe-seconds S] [--probe-jitters none,10%,...]</pre>
+ *
+ * The probe storm (issue 19, item 6: idle connections whose keepalive probes fall due together) holds connections
+ * idle for minutes per variant, so it runs only when named in {@code --only}.
  */
 public final class BenchMain {
 
@@ -52,13 +60,20 @@ public final class BenchMain {
     private final boolean noPin;
     private final String classpath = System.getProperty("java.class.path");
     private final StringBuilder report = new StringBuilder();
+    /** The command line, for the options of single parts. */
+    private final List<String> args;
 
-    private BenchMain(Path agent, Path work, boolean quick, List<String> only, boolean noPin) {
+    private BenchMain(Path agent, Path work, boolean quick, List<String> only, boolean noPin, List<String> args) {
         this.agent = agent;
         this.work = work;
         this.quick = quick;
         this.only = only;
         this.noPin = noPin;
+        this.args = args;
+    }
+
+    private String option(String name, String otherwise) {
+        return args.contains(name) ? args.get(args.indexOf(name) + 1) : otherwise;
     }
 
     public static void main(String[] args) throws Exception {
@@ -68,13 +83,18 @@ public final class BenchMain {
         Path work = Files.createDirectories(Paths.get("bench/target/work").toAbsolutePath());
         BenchMain bench = new BenchMain(agent, work, list.contains("--quick"),
                 list.contains("--only") ? Arrays.asList(list.get(list.indexOf("--only") + 1).split(",")) : List.of(),
-                list.contains("--no-pin"));
+                list.contains("--no-pin"), list);
         bench.say("# Benchmarks\n\nMachine: " + Runtime.getRuntime().availableProcessors() + " cores, "
                 + System.getProperty("os.name") + " " + System.getProperty("os.version") + "; agent " + agent.getFileName()
                 + "; libkeepalive " + (Files.exists(Paths.get(LIBKEEPALIVE)) ? "present" : "absent (its rows are skipped)")
                 + ".\n");
+        String jdk = bench.option("--jdk", "");
         for (Path java : jdks()) {
-            bench.runAll(java);
+            if (version(java).startsWith(jdk)) {
+                bench.runAll(java);
+            } else {
+                bench.say("\n(JDK " + version(java) + " skipped: --jdk " + jdk + ")");
+            }
         }
         Files.writeString(Paths.get("bench/target/results.md"), bench.report.toString());
         System.out.println("\nWritten: bench/target/results.md");
@@ -99,6 +119,9 @@ public final class BenchMain {
         }
         if (runs("rules")) {
             rules(java);
+        }
+        if (only.contains("probe-storm")) {
+            probeStorm(java);
         }
     }
 
@@ -436,6 +459,278 @@ public final class BenchMain {
             throw new IllegalStateException(main + " failed: " + out);
         }
         return out.lines().reduce((a, b) -> b).orElse("");
+    }
+
+    // ---- probe storm: two whole processes per variant, minutes each
+
+    /** The ends of a probe storm still running: ended if this process is stopped, or if an end stops answering. */
+    private final List<Process> children = Collections.synchronizedList(new ArrayList<>());
+
+    /**
+     * Issue 19, item 6: a client JVM opens many loopback connections to a server JVM in one burst, both under the
+     * agent with its defaults (log.level=warn), and the connections stay idle. Without jitter the keepalive timers of
+     * the whole burst, both ends, fall due together; the probes pass through loopback's per-CPU backlog
+     * (net.core.netdev_max_backlog), those it drops are retried an interval later in the same lockstep, and
+     * TCP_USER_TIMEOUT ends a connection whose probes stay unanswered that long. Counted from outside the agent: each
+     * end's selector (reads that fail or end), the kernel's drop counter in /proc/net/softnet_stat (machine-wide), its
+     * TcpExt counters of probes sent and aborts on timeout (the network namespace's: whatever else runs on the
+     * machine adds to them), and the keepalive timers that ss reports right after the burst.
+     */
+    private void probeStorm(Path java) throws Exception {
+        int connections = Integer.parseInt(option("--probe-connections", "19900"));
+        int seconds = Integer.parseInt(option("--probe-seconds", "180"));
+        List<String> jitters = Arrays.asList(option("--probe-jitters", "none,10%,50%").split(","));
+        String backlog = Files.readAllLines(Paths.get("/proc/sys/net/core/netdev_max_backlog")).get(0).trim();
+        // several listeners: no accept queue (somaxconn) has to hold the burst alone
+        int listeners = Math.max(1, (connections + 4095) / 4096);
+        Thread stopper = new Thread(() -> children.forEach(Process::destroyForcibly));
+        Runtime.getRuntime().addShutdownHook(stopper);
+        try {
+            List<String> rows = new ArrayList<>();
+            List<String> timelines = new ArrayList<>();
+            for (String jitter : jitters) {
+                String[] result = probeStormVariant(java, connections, seconds, listeners, jitter);
+                rows.add(result[0]);
+                timelines.add(result[1]);
+            }
+            say(String.format("%nProbe storm (issue 19 item 6): %,d loopback connections opened in one burst from a "
+                    + "client JVM to a server JVM (%d listeners), both with the agent's defaults (keepalive idle 60 s, "
+                    + "interval 10 s, count 6, user_timeout 2 min; log.level=warn), then held idle %d s; "
+                    + "net.core.netdev_max_backlog %s. Drops and TcpExt counters are machine-wide deltas over the hold;"
+                    + " \"ended\" counts connections either end saw ended by the kernel (union of both ends):%n%n"
+                    + "| keepalive.jitter | opened (burst) "
+                    + "| first probes due, s after the burst (ss: whole seconds, both ends) "
+                    + "| keepalive probes sent | loopback packets dropped (by CPU) | TcpExt aborts on timeout "
+                    + "| connections ended | ends seen: client timeout/reset/eof, server timeout/reset/eof "
+                    + "| ended, s after the burst |%n| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+                    connections, listeners, seconds, backlog));
+            rows.forEach(this::say);
+            say("\nLoopback drops by second after the burst (second: packets):\n");
+            timelines.forEach(this::say);
+        } finally {
+            Runtime.getRuntime().removeShutdownHook(stopper);
+        }
+    }
+
+    /** One variant: its table row and its line of drops over time. */
+    private String[] probeStormVariant(Path java, int connections, int seconds, int listeners, String jitter)
+            throws Exception {
+        String javaagent = "-javaagent:" + agent + "=log.level=warn"
+                + (jitter.equals("none") ? "" : ",keepalive.jitter=" + jitter);
+        Path serverEnded = work.resolve("probe-storm-server-ended.txt");
+        Path clientEnded = work.resolve("probe-storm-client-ended.txt");
+        Files.deleteIfExists(serverEnded);
+        Files.deleteIfExists(clientEnded);
+        System.out.println("(probe storm, keepalive.jitter " + jitter + ": " + seconds + " s of idle connections)");
+        Thread watchdog = new Thread(() -> {
+            try {
+                Thread.sleep((seconds + 600) * 1000L);
+                System.err.println("probe storm: an end stopped answering; both are ended");
+                children.forEach(Process::destroyForcibly);
+            } catch (InterruptedException e) {
+                // the variant ended in time
+            }
+        }, "probe-storm-watchdog");
+        watchdog.setDaemon(true);
+        watchdog.start();
+        Process server = null;
+        Process client = null;
+        Thread sampler = null;
+        try {
+            server = probeStormEnd(java, javaagent, "server", Integer.toString(listeners),
+                    Integer.toString(connections), serverEnded.toString());
+            BufferedReader serverOut = lines(server);
+            String ports = expect(serverOut, "ports ", "server").substring("ports ".length());
+            long[] drops = softnetDropsByCpu();
+            Map<String, Long> tcp = tcpExt();
+            client = probeStormEnd(java, javaagent, "client", Integer.toString(connections), clientEnded.toString(),
+                    ports);
+            BufferedReader clientOut = lines(client);
+            String[] opened = expect(clientOut, "opened ", "client").split(" ");
+            long burstEnd = System.currentTimeMillis();
+            expect(serverOut, "accepted ", "server");
+            double[] timers = keepaliveTimers(ports, burstEnd);
+            Map<Long, Long> dropsBySecond = Collections.synchronizedMap(new TreeMap<>());
+            sampler = new Thread(() -> {
+                try {
+                    long last = softnetDrops();
+                    while (!Thread.currentThread().isInterrupted()) {
+                        Thread.sleep(1000);
+                        long now = softnetDrops();
+                        if (now != last) {
+                            dropsBySecond.merge((System.currentTimeMillis() - burstEnd) / 1000, now - last, Long::sum);
+                        }
+                        last = now;
+                    }
+                } catch (InterruptedException | IOException e) {
+                    // stopped at the end of the hold
+                }
+            }, "probe-storm-drops");
+            sampler.start();
+            Thread.sleep(Math.max(0, burstEnd + seconds * 1000L - System.currentTimeMillis()));
+            long[] dropsAfter = softnetDropsByCpu();
+            StringBuilder byCpu = new StringBuilder();
+            for (int cpu = 0; cpu < dropsAfter.length; cpu++) {
+                byCpu.append(cpu == 0 ? "" : " / ").append(String.format("%,d", dropsAfter[cpu] - drops[cpu]));
+            }
+            long dropped = Arrays.stream(dropsAfter).sum() - Arrays.stream(drops).sum();
+            Map<String, Long> tcpAfter = tcpExt();
+            sampler.interrupt();
+            sampler.join();
+            for (Process end : List.of(server, client)) {
+                end.getOutputStream().write("report\n".getBytes(StandardCharsets.UTF_8));
+                end.getOutputStream().flush();
+            }
+            String[] serverEnds = expect(serverOut, "ended ", "server").split(" ");
+            String[] clientEnds = expect(clientOut, "ended ", "client").split(" ");
+            Map<String, Long> ended = new TreeMap<>();
+            for (Path file : List.of(serverEnded, clientEnded)) {
+                for (String line : Files.readAllLines(file)) {
+                    String[] parts = line.split(" ");
+                    ended.merge(parts[0], Long.parseLong(parts[2]), Math::min);
+                }
+            }
+            String when = ended.isEmpty() ? "-" : String.format("%.0f-%.0f",
+                    (ended.values().stream().mapToLong(Long::longValue).min().getAsLong() - burstEnd) / 1000.0,
+                    (ended.values().stream().mapToLong(Long::longValue).max().getAsLong() - burstEnd) / 1000.0);
+            String row = String.format("| %s | %,d (%.1f s) | %.1f-%.1f (%,d ends) | %,d | %,d (%s) | %,d "
+                    + "| **%,d** (%.1f %%) | %s/%s/%s%s, %s/%s/%s%s | %s |", jitter, Integer.parseInt(opened[1]),
+                    Long.parseLong(opened[2]) / 1000.0, timers[1], timers[2], (long) timers[0],
+                    delta(tcp, tcpAfter, "TCPKeepAlive"), dropped, byCpu, delta(tcp, tcpAfter, "TCPAbortOnTimeout"),
+                    ended.size(), 100.0 * ended.size() / connections, clientEnds[3], clientEnds[5], clientEnds[7],
+                    clientEnds[9].equals("0") ? "" : " (other " + clientEnds[9] + ")", serverEnds[3], serverEnds[5],
+                    serverEnds[7], serverEnds[9].equals("0") ? "" : " (other " + serverEnds[9] + ")", when);
+            StringBuilder timeline = new StringBuilder("- " + jitter + ": ");
+            synchronized (dropsBySecond) {
+                dropsBySecond.forEach((second, count) -> timeline.append(second).append(": ").append(count)
+                        .append(", "));
+            }
+            System.out.println(row);
+            return new String[] {row, dropsBySecond.isEmpty() ? timeline + "none"
+                    : timeline.substring(0, timeline.length() - 2)};
+        } finally {
+            watchdog.interrupt();
+            if (sampler != null) {
+                sampler.interrupt();
+            }
+            for (Process end : Arrays.asList(client, server)) {
+                if (end != null) {
+                    stop(end);
+                }
+            }
+        }
+    }
+
+    /** An end of the probe storm, from this module's classes alone: no library jar holds descriptors open. */
+    private Process probeStormEnd(Path java, String javaagent, String role, String... args) throws Exception {
+        Path classes = Paths.get(ProbeStorm.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        List<String> command = new ArrayList<>(List.of(java.toString(), javaagent, "-cp", classes.toString(),
+                ProbeStorm.class.getName(), role));
+        command.addAll(Arrays.asList(args));
+        Process process = new ProcessBuilder(command)
+                .redirectError(work.resolve("probe-storm-" + role + ".err").toFile()).start();
+        children.add(process);
+        return process;
+    }
+
+    /** Closing its standard input ends an end of the probe storm; one that does not end in time is killed. */
+    private void stop(Process end) throws InterruptedException {
+        try {
+            end.getOutputStream().close();
+        } catch (IOException e) {
+            // already gone
+        }
+        if (!end.waitFor(30, TimeUnit.SECONDS)) {
+            end.destroyForcibly().waitFor();
+        }
+        children.remove(end);
+    }
+
+    private static BufferedReader lines(Process process) {
+        return new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    }
+
+    /** The next line of an end's output, which must start with {@code prefix}. */
+    private String expect(BufferedReader out, String prefix, String role) throws IOException {
+        String line = out.readLine();
+        if (line == null || !line.startsWith(prefix)) {
+            throw new IllegalStateException("probe storm " + role + ": expected \"" + prefix + "...\", got " + line
+                    + "; its standard error: " + work.resolve("probe-storm-" + role + ".err"));
+        }
+        return line;
+    }
+
+    /**
+     * The keepalive timers of the storm's connections as the kernel holds them, read with ss: the number of ends
+     * with one, and the first and last due, in seconds after the burst.
+     */
+    private static double[] keepaliveTimers(String ports, long burstEnd) throws Exception {
+        List<String> command = new ArrayList<>(List.of("ss", "-tnoH", "state", "established", "("));
+        for (String port : ports.split(",")) {
+            if (command.size() > 5) {
+                command.add("or");
+            }
+            command.addAll(List.of("sport", "=", ":" + port, "or", "dport", "=", ":" + port));
+        }
+        command.add(")");
+        Process ss = new ProcessBuilder(command).redirectErrorStream(true).start();
+        long when = System.currentTimeMillis();
+        double first = Double.MAX_VALUE;
+        double last = -1;
+        long ends = 0;
+        Pattern timer = Pattern.compile("timer:\\(keepalive,([^,]+),");
+        Pattern part = Pattern.compile("(\\d+)(min|sec|ms)");
+        for (String line : new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+            Matcher m = timer.matcher(line);
+            if (!m.find()) {
+                continue;
+            }
+            long ms = 0;
+            Matcher p = part.matcher(m.group(1));
+            while (p.find()) {
+                long n = Long.parseLong(p.group(1));
+                ms += p.group(2).equals("min") ? n * 60_000 : p.group(2).equals("sec") ? n * 1000 : n;
+            }
+            double due = (when - burstEnd + ms) / 1000.0;
+            first = Math.min(first, due);
+            last = Math.max(last, due);
+            ends++;
+        }
+        ss.waitFor();
+        return new double[] {ends, ends == 0 ? 0 : first, last};
+    }
+
+    /** Packets dropped because a CPU's backlog was full (loopback's only queue), all CPUs. */
+    private static long softnetDrops() throws IOException {
+        return Arrays.stream(softnetDropsByCpu()).sum();
+    }
+
+    /**
+     * The same by CPU: the keepalive timers fire on the CPU whose timer wheel holds them, and the probes they send
+     * queue on that CPU's backlog.
+     */
+    private static long[] softnetDropsByCpu() throws IOException {
+        return Files.readAllLines(Paths.get("/proc/net/softnet_stat")).stream()
+                .mapToLong(line -> Long.parseLong(line.trim().split("\\s+")[1], 16)).toArray();
+    }
+
+    private static Map<String, Long> tcpExt() throws IOException {
+        Map<String, Long> counters = new TreeMap<>();
+        List<String> lines = Files.readAllLines(Paths.get("/proc/net/netstat"));
+        for (int i = 0; i + 1 < lines.size(); i += 2) {
+            if (lines.get(i).startsWith("TcpExt:")) {
+                String[] names = lines.get(i).split("\\s+");
+                String[] values = lines.get(i + 1).split("\\s+");
+                for (int j = 1; j < names.length; j++) {
+                    counters.put(names[j], Long.parseLong(values[j]));
+                }
+            }
+        }
+        return counters;
+    }
+
+    private static long delta(Map<String, Long> before, Map<String, Long> after, String counter) {
+        return after.getOrDefault(counter, 0L) - before.getOrDefault(counter, 0L);
     }
 
     // ---- helpers
