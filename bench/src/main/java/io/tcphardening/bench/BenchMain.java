@@ -176,6 +176,9 @@ public final class BenchMain {
             throws Exception {
         Map<String, List<Long>> times = new LinkedHashMap<>();
         variants.keySet().forEach(v -> times.put(v, new ArrayList<>()));
+        Map<String, List<Long>> cpuTimes = new LinkedHashMap<>();
+        variants.keySet().forEach(v -> cpuTimes.put(v, new ArrayList<>()));
+        boolean cpu = main.equals("OneConnectionCpu");
         for (int run = 0; run < runs + discard; run++) {
             // A B C, then C B A: no variant always runs first after the others
             List<Map.Entry<String, List<String>>> round = new ArrayList<>(variants.entrySet());
@@ -186,8 +189,8 @@ public final class BenchMain {
                 List<String> command = new ArrayList<>(List.of(java.toString()));
                 command.addAll(variant.getValue());
                 command.addAll(List.of("-cp", appClasspath, "io.tcphardening.bench." + main));
-                ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                        .redirectError(ProcessBuilder.Redirect.DISCARD);
+                ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(cpu ? ProcessBuilder.Redirect.PIPE
+                        : ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
                 if (variant.getKey().equals("libkeepalive")) {
                     libkeepalive(builder.environment());
                 }
@@ -199,10 +202,14 @@ public final class BenchMain {
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
                 if (run >= discard) {
                     times.get(variant.getKey()).add(ms);
+                    if (cpu) {  // "cpu NANOS", the process's own last line; microseconds kept
+                        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                        cpuTimes.get(variant.getKey()).add(Long.parseLong(out.trim().split(" ")[1]) / 1000);
+                    }
                 }
             }
         }
-        say("\nStart-up, " + (main.equals("OneConnection") ? "small app (one loopback connection)"
+        say("\nStart-up, " + (main.startsWith("OneConnection") ? "small app (one loopback connection)"
                 : "large app (>= " + LargeApp.CLASSES + " classes, then Reactor Netty HTTP)") + ", " + runs
                 + " interleaved runs after " + discard + " discarded, wall time from fork to exit:\n\n"
                 + "| variant | median ms | p25-p75 ms | added: median of (variant - " + base + ") in the same round, ms |\n"
@@ -220,6 +227,24 @@ public final class BenchMain {
             say(String.format("| %s | %d | %d-%d | %+d (p25-p75 %+d to %+d) |", variant.getKey(),
                     sorted[sorted.length / 2], sorted[sorted.length / 4], sorted[sorted.length * 3 / 4],
                     paired[paired.length / 2], paired[paired.length / 4], paired[paired.length * 3 / 4]));
+        }
+        if (cpu) {
+            say("\nThe same processes' CPU time (every thread, from /proc/self/task/*/schedstat at the end of main):\n\n"
+                    + "| variant | median ms | added: median of (variant - " + base + ") in the same round, ms |\n"
+                    + "| --- | --- | --- |");
+            List<Long> baseCpu = cpuTimes.get(base);
+            for (Map.Entry<String, List<Long>> variant : cpuTimes.entrySet()) {
+                long[] sorted = variant.getValue().stream().mapToLong(Long::longValue).sorted().toArray();
+                long[] paired = new long[baseCpu.size()];
+                for (int round = 0; round < paired.length; round++) {
+                    paired[round] = variant.getValue().get(round) - baseCpu.get(round);
+                }
+                Arrays.sort(paired);
+                added.put(variant.getKey() + " (cpu us)", paired[paired.length / 2]);
+                say(String.format("| %s | %.1f | %+.1f (p25-p75 %+.1f to %+.1f) |", variant.getKey(),
+                        sorted[sorted.length / 2] / 1000.0, paired[paired.length / 2] / 1000.0,
+                        paired[paired.length / 4] / 1000.0, paired[paired.length * 3 / 4] / 1000.0));
+            }
         }
         return added;
     }
@@ -385,11 +410,12 @@ public final class BenchMain {
 
         Map<String, List<String>> variants = new LinkedHashMap<>();
         configs.forEach((name, config) -> variants.put(name, List.of("-javaagent:" + agent + "=config=" + config)));
-        Map<String, Long> added = startupOf(java, "OneConnection", appsJar().toString(), variants, quick ? 31 : 101, 3,
-                NO_RULES);
+        Map<String, Long> added = startupOf(java, "OneConnectionCpu", appsJar().toString(), variants,
+                quick ? 31 : 101, 3, NO_RULES);
         say(String.format("Start-up added by ten rules, paired against the agent without rules in the same round: none "
-                + "matching **%+d ms**, the last matching **%+d ms** (target <= +3 ms).%n", added.get(TEN_RULES),
-                added.get(TEN_RULES_LAST)));
+                + "matching **%+d ms** wall, %+.1f ms CPU; the last matching **%+d ms** wall, %+.1f ms CPU (target <= +3 "
+                + "ms).%n", added.get(TEN_RULES), added.get(TEN_RULES + " (cpu us)") / 1000.0, added.get(TEN_RULES_LAST),
+                added.get(TEN_RULES_LAST + " (cpu us)") / 1000.0));
 
         int processes = quick ? 4 : 8;
         int connections = 4000;
@@ -398,26 +424,34 @@ public final class BenchMain {
         Path pinned = forkJvm(java, false);
         say("Rules, per connection (sequential loopback connect + accept + close, both ends in one JVM, log.level=warn;"
                 + " per process the best of " + rounds + " rounds of " + connections + " connections after " + warmUp
-                + " warm-up rounds, median of " + processes + " processes per variant, interleaved (min-max), us):\n\n"
+                + " warm-up rounds, median of " + processes + " processes per variant, interleaved (min-max), us; wall"
+                + " time, then CPU time of the whole process):\n\n"
                 + "| connection | " + NO_RULES + " | " + TEN_RULES + " | ratio | " + TEN_RULES_LAST + " | ratio |\n"
                 + "| --- | --- | --- | --- | --- | --- |");
         for (String method : List.of("socket", "socketChannel", "nettyEpoll")) {
             Map<String, List<Double>> best = new LinkedHashMap<>();
+            Map<String, List<Double>> cpu = new LinkedHashMap<>();
             List<String> order = new ArrayList<>(configs.keySet());
             order.forEach(v -> best.put(v, new ArrayList<>()));
+            order.forEach(v -> cpu.put(v, new ArrayList<>()));
             for (int process = 0; process < processes; process++) {
                 for (String variant : order) {
-                    String out = run(pinned, List.of("-javaagent:" + agent + "=config=" + configs.get(variant)
-                            + ",log.level=warn"), "ConnectionLoop", method, "" + connections, "" + warmUp, "" + rounds);
-                    best.get(variant).add(Double.parseDouble(out.trim().split(" ")[1]));
+                    String[] out = run(pinned, List.of("-javaagent:" + agent + "=config=" + configs.get(variant)
+                            + ",log.level=warn"), "ConnectionLoop", method, "" + connections, "" + warmUp, "" + rounds)
+                            .trim().split(" ");
+                    best.get(variant).add(Double.parseDouble(out[1]));
+                    cpu.get(variant).add(Double.parseDouble(out[3]));
                 }
                 Collections.reverse(order);
             }
-            double base = median(best.get(NO_RULES));
-            say(String.format("| %s | %s | %s | **%.3f** (target <= 1.05) | %s | **%.3f** (target <= 1.05) |", method,
-                    spread(best.get(NO_RULES), "%.2f"), spread(best.get(TEN_RULES), "%.2f"),
-                    median(best.get(TEN_RULES)) / base, spread(best.get(TEN_RULES_LAST), "%.2f"),
-                    median(best.get(TEN_RULES_LAST)) / base));
+            say(String.format("| %s, wall | %s | %s | **%.3f** (target <= 1.05) | %s | **%.3f** (target <= 1.05) |",
+                    method, spread(best.get(NO_RULES), "%.2f"), spread(best.get(TEN_RULES), "%.2f"),
+                    median(best.get(TEN_RULES)) / median(best.get(NO_RULES)), spread(best.get(TEN_RULES_LAST), "%.2f"),
+                    median(best.get(TEN_RULES_LAST)) / median(best.get(NO_RULES))));
+            say(String.format("| %s, CPU | %s | %s | **%.3f** | %s | **%.3f** |", method,
+                    spread(cpu.get(NO_RULES), "%.2f"), spread(cpu.get(TEN_RULES), "%.2f"),
+                    median(cpu.get(TEN_RULES)) / median(cpu.get(NO_RULES)), spread(cpu.get(TEN_RULES_LAST), "%.2f"),
+                    median(cpu.get(TEN_RULES_LAST)) / median(cpu.get(NO_RULES))));
         }
         say("");
     }
@@ -773,9 +807,10 @@ public final class BenchMain {
         return script;
     }
 
-    /** The two start-up programs, and nothing else of this module, in one jar. */
+    /** The start-up programs, and nothing else of this module, in one jar. */
     private Path appsJar() throws IOException {
-        return jarOf("startup-apps.jar", null, OneConnection.class, LargeApp.class);
+        return jarOf("startup-apps.jar", null, OneConnection.class, LargeApp.class, OneConnectionCpu.class,
+                CpuTime.class);
     }
 
     private Path floorAgent() throws IOException {
