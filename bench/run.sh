@@ -3,7 +3,8 @@
 # the benchmarks issue with its ratio, for each JDK under /usr/lib/jvm, and writes them to bench/target/results.md.
 # About 18 minutes for two JDKs (JMH and the storm run several interleaved forks per variant); --quick about 9
 # (connection, steady and storm alone took 6.3 min with --quick); --only startup,storm runs just those parts
-# (also: connection, steady, memory, and rules: ten rules against none, start-up and per connection, about 5 min).
+# (also: connection, steady, memory, and rules: ten rules against none, start-up and per connection, about 20 min
+# for two JDKs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -q -B -DskipTests package -pl agent,bench -am
