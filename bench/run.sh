@@ -3,9 +3,9 @@
 # the benchmarks issue with its ratio, for each JDK under /usr/lib/jvm, and writes them to bench/target/results.md.
 # About 18 minutes for two JDKs (JMH and the storm run several interleaved forks per variant); --quick about 9
 # (connection, steady and storm alone took 6.3 min with --quick); --only startup,storm runs just those parts
-# (also: connection, steady, memory, and rules: ten rules against none, start-up and per connection, about 5 min).
-# --only probe-storm --jdk 17 runs the probe storm of issue 19 (idle connections whose keepalive probes fall due
-# together), never part of the default run: about 3.5 minutes per variant; see bench/probe-storm.md for its options.
+# (also: connection, steady, memory, and rules: ten rules against none, start-up and per connection, about 20 min
+# for two JDKs). --only probe-storm --jdk 17 runs the probe storm of issue 19 (idle connections whose keepalive probes
+# fall due together), never part of the default run: about 3.5 minutes per variant; see bench/probe-storm.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -q -B -DskipTests package -pl agent,bench -am
