@@ -92,7 +92,7 @@ final class InspectReport {
     /** keepalive.jitter: an idle time spread below the configured one, as far as the jitter allows, matches it. */
     private boolean spreadIdle(TcpOption option, int value, Decision decision) {
         int idle = decision.value(option);
-        int range = Math.min(idle - 1, (int) ((long) idle * settings.keepaliveJitter() / 100));
+        int range = settings.keepaliveJitterRange(idle);
         return option == TcpOption.KEEPIDLE && range > 0 && value <= idle && value >= idle - range;
     }
 

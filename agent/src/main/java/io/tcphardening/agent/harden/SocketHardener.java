@@ -265,8 +265,7 @@ public final class SocketHardener implements AgentState {
      * JDK's own exception as without the agent.
      */
     Object applicationSets(Object socket, Object name, Object value) throws Exception {
-        TcpOption option = TcpOption.byJdkName(name instanceof SocketOption ? ((SocketOption<?>) name).name()
-                : String.valueOf(name));
+        TcpOption option = optionNamed(name);
         Settings current = settings;
         if (option == null) {
             return value;
@@ -324,6 +323,12 @@ public final class SocketHardener implements AgentState {
         return held == applicationValue ? value : option.toJdkValue(held);
     }
 
+    /** The option a JDK {@code SocketOption} or one of Netty's setter names stands for; null if none of ours. */
+    private static TcpOption optionNamed(Object name) {
+        return TcpOption.byJdkName(name instanceof SocketOption ? ((SocketOption<?>) name).name()
+                : String.valueOf(name));
+    }
+
     /**
      * One decision about an application's value, counted, and logged once per socket and option: with the
      * connection's line if not connected yet.
@@ -354,8 +359,7 @@ public final class SocketHardener implements AgentState {
      * here, under the lock and only while the socket is open, the option is set again if the policy says so.
      */
     void applicationWrote(Object socket, Object name) throws Exception {
-        TcpOption option = TcpOption.byJdkName(name instanceof SocketOption ? ((SocketOption<?>) name).name()
-                : String.valueOf(name));
+        TcpOption option = optionNamed(name);
         Settings current = settings;
         JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
         // the fallback route writes through the socket's own setOption, which would come back here
@@ -468,7 +472,7 @@ public final class SocketHardener implements AgentState {
     }
 
     private int jitterRange(int idle) {
-        return Math.min(idle - 1, (int) ((long) idle * settings.keepaliveJitter() / 100));
+        return settings.keepaliveJitterRange(idle);
     }
 
     /** Whether the option's value is spread: the idle time of the agent's own, not one the application set. */

@@ -131,6 +131,14 @@ public final class Settings {
         return keepaliveJitter;
     }
 
+    /**
+     * How far below {@code idle} seconds {@code keepalive.jitter} may put a connection's idle time: the agent spreads
+     * within it, and {@code inspect} takes a value within it as matching. At least 1 s is always left.
+     */
+    public int keepaliveJitterRange(int idle) {
+        return Math.min(idle - 1, (int) ((long) idle * keepaliveJitter / 100));
+    }
+
     /** The global settings' policy for the application's own values. */
     public AppValues appValues() {
         return appValues;
