@@ -105,6 +105,7 @@ public final class Agent {
             if (running != null || log == null) {
                 String before = running.settings().describeAll();
                 running.update(settings);
+                running.listSocketsBefore(true, JdkInternals.open(inst));
                 runningLog.warn("settings replaced for new connections: " + settings.describeAll());
                 if (live) {
                     report.add("settings of the running agent replaced for new connections: " + settings.describeAll()
@@ -122,7 +123,7 @@ public final class Agent {
             }
             log.configure(settings);
             try {
-                running = install(settings, inst, log);
+                running = install(settings, inst, log, live);
                 runningLog = log;
                 SocketHardener hardener = running;
                 if (live) {
@@ -186,7 +187,7 @@ public final class Agent {
         }
     }
 
-    private static SocketHardener install(Settings settings, Instrumentation inst, HardeningLog log)
+    private static SocketHardener install(Settings settings, Instrumentation inst, HardeningLog log, boolean live)
             throws Exception {
         JdkInternals jdk = JdkInternals.open(inst);
         SocketHardener hardener = new SocketHardener(settings, jdkSocketRoute(jdk), log);
@@ -195,7 +196,8 @@ public final class Agent {
         JdkClassPatcher.loadClasses();
         // Register first, then retransform what is loaded already: a target may load in between.
         inst.addTransformer(new SocketTransformer(log), true);
-        retransformLoaded(inst);
+        boolean socketsMayExist = retransformLoaded(inst);
+        hardener.listSocketsBefore(socketsMayExist || live, jdk);
         return hardener;
     }
 
@@ -211,7 +213,8 @@ public final class Agent {
         }
     }
 
-    private static void retransformLoaded(Instrumentation inst) throws UnmodifiableClassException {
+    /** Returns whether a JDK socket class was in use already: sockets may then exist that the hooks never saw. */
+    private static boolean retransformLoaded(Instrumentation inst) throws UnmodifiableClassException {
         // Compared with Class.getName() as it is: turning each of the ~1,000 loaded names into the internal form
         // instead cost a median 7-8 ms of premain on JDK 17 and 25 (still interpreted), this 1.4-1.9 ms.
         Set<String> targets = new HashSet<>();
@@ -227,6 +230,12 @@ public final class Agent {
         if (!loaded.isEmpty()) {
             inst.retransformClasses(loaded.toArray(new Class<?>[0]));
         }
+        for (Class<?> c : loaded) {
+            if (!c.getName().equals("java.lang.management.ManagementFactory")) {  // not a socket class
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -58,6 +58,26 @@ class JdkCoverageIT {
         });
     }
 
+    /**
+     * At {@code log.level=warn} nothing reports a connection's values, so the agent reads none back (issue 21): what
+     * its hooks wrote, and what accepted connections inherit from listeners the hooks wrote, must be in the kernel
+     * all the same, including where the application wrote weaker values before or after connect.
+     */
+    @TestFactory
+    List<DynamicTest> everyConnectionKindCarriesTheOptionsWhenNothingIsReadBack() {
+        return PerJdk.socketTests(jdk -> {
+            for (String writes : List.of("--weak-before", "--weak-after")) {
+                Observed observed = run(jdk, AGENT_ARGS + ",log.level=warn", writes);
+                assertTrue(observed.scenarios().size() >= 13, "every scenario reported connections: "
+                        + observed.scenarios());
+                observed.assertEveryTcpSocket(CONFIGURED);
+                observed.assertApplicationSees("true 61 11 7");
+                assertFalse(observed.stderr.contains(" WARN: ") || observed.stderr.contains(" ERROR: "),
+                        observed.describe());
+            }
+        });
+    }
+
     @TestFactory
     List<DynamicTest> ipv6ConnectionsCarryTheConfiguredOptions() {
         return PerJdk.socketTests(jdk -> {

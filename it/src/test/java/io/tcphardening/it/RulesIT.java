@@ -76,6 +76,26 @@ class RulesIT {
     }
 
     /**
+     * At {@code log.level=warn} nothing reports a connection's values, so none is read back (issue 21): the hooks'
+     * writes, each rule's differences written on an accepted end, and every policy must hold all the same.
+     */
+    @TestFactory
+    List<DynamicTest> everyRuleAndPolicyHoldsWhenNothingIsReadBack() {
+        return PerJdk.socketTests(jdk -> {
+            for (String policy : List.of("stricter", "replace")) {
+                Observed observed = observe(jdk, policy, "warn");
+                if (policy.equals("stricter")) {  // the plan that has every match term
+                    observed.assertKernel(observed.plan.group("match"));
+                    observed.assertKernel(observed.plan.group("alone"));
+                }
+                observed.assertKernel(observed.plan.group("policy"));
+                assertFalse(observed.stderr.contains(" WARN: ") || observed.stderr.contains(" ERROR: "),
+                        observed.describe());
+            }
+        });
+    }
+
+    /**
      * A listener (a Java ServerSocket or channel bound to 127.0.0.1) is an IPv6 socket on a dual-stack JVM: the
      * kernel holds its peer as ::ffff:127.0.0.1, and the IPv4 rule v4-in decides it. (The JDK already hands such a
      * peer over as an IPv4 address; the check is that nothing on the way makes it an IPv6 one that an IPv4 rule
@@ -375,12 +395,17 @@ class RulesIT {
      * The run of one JVM per JDK and global policy, shared by the checks that look at it; a run that failed fails
      * each of them at once, without running again.
      */
-    private static synchronized Observed observe(Jdks.Jdk jdk, String policy) throws Exception {
-        String key = jdk.name() + " " + policy;
+    private static Observed observe(Jdks.Jdk jdk, String policy) throws Exception {
+        return observe(jdk, policy, null);
+    }
+
+    /** {@code logLevel}: null for the configuration's {@code info}, which reads every option back for its line. */
+    private static synchronized Observed observe(Jdks.Jdk jdk, String policy, String logLevel) throws Exception {
+        String key = jdk.name() + " " + policy + (logLevel == null ? "" : " log.level=" + logLevel);
         Object run = RUNS.get(key);
         if (run == null) {
             try {
-                run = run(jdk, plan(policy));
+                run = run(jdk, plan(policy), logLevel);
             } catch (Exception | AssertionError e) {
                 run = e;
             }
@@ -392,12 +417,12 @@ class RulesIT {
         throw new AssertionError("the run of " + key + " failed", (Throwable) run);
     }
 
-    private static Observed run(Jdks.Jdk jdk, Plan plan) throws IOException {
+    private static Observed run(Jdks.Jdk jdk, Plan plan, String logLevel) throws IOException {
         Path config = Files.createTempFile("tcph-rules-", ".properties");
         CONFIGS.add(config);
         Files.writeString(config, config(plan.policy));
         ForkedJvm jvm = ForkedJvm.on(jdk).classpath(AgentJar.testClasses()).mainClass(RulesApp.class.getName())
-                .args(plan.args().toArray(new String[0])).javaagent(AgentJar.path(), "config=" + config);
+                .args(plan.args().toArray(new String[0])).javaagent(AgentJar.path(), "config=" + config + (logLevel == null ? "" : ",log.level=" + logLevel));
         long start = System.nanoTime();
         try (ForkedJvm.Running running = jvm.start()) {
             running.awaitLine("READY"::equals, Duration.ofSeconds(90));

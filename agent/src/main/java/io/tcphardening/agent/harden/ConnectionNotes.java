@@ -58,6 +58,16 @@ final class ConnectionNotes {
         }
     }
 
+    /** Whether anything is noted for the socket. */
+    boolean hasNote(Object socket) {
+        if (!any) {
+            return false;
+        }
+        synchronized (this) {
+            return notes.containsKey(socket);
+        }
+    }
+
     synchronized void applicationWrote(Object socket, TcpOption option, int value) {
         Note note = note(socket);
         note.written |= 1 << option.ordinal();

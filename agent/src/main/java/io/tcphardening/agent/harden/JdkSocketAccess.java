@@ -3,6 +3,8 @@ package io.tcphardening.agent.harden;
 import java.io.FileDescriptor;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ProtocolFamily;
 import java.nio.channels.Channel;
 import java.util.concurrent.locks.Lock;
@@ -53,6 +55,15 @@ final class JdkSocketAccess {
     private final boolean listener;
     /** {@code SocketImpl.port}: the legacy implementation's destination port, set before its connect hook. */
     private final VarHandle port;
+    /**
+     * Where the JDK keeps the addresses it learnt at connect and accept, read instead of asking the kernel again:
+     * {@code SocketImpl.address} (an InetAddress) with {@code peerPort} and {@code localport}, or a channel's
+     * {@code remoteAddress} and {@code localAddress} (InetSocketAddress) with the two port handles null.
+     */
+    private final VarHandle peer;
+    private final VarHandle peerPort;
+    private final VarHandle localPort;
+    private final VarHandle localAddress;
 
     private JdkSocketAccess(Builder b) {
         this.kind = b.kind;
@@ -72,6 +83,10 @@ final class JdkSocketAccess {
         this.serverSocket = b.serverSocket;
         this.listener = b.listener;
         this.port = b.port;
+        this.peer = b.peer;
+        this.peerPort = b.peerPort;
+        this.localPort = b.localPort;
+        this.localAddress = b.localAddress;
     }
 
     /** The JDK implementation classes the agent hooks, by the name of the class that holds their state. */
@@ -133,7 +148,11 @@ final class JdkSocketAccess {
     private static Builder socketImplBuilder(Class<?> c) throws ReflectiveOperationException {
         Builder b = new Builder("Socket");
         b.serverKind = "ServerSocket";
-        b.fd = field(c.getSuperclass(), "fd");  // java.net.SocketImpl.fd
+        Class<?> socketImpl = c.getSuperclass();  // java.net.SocketImpl
+        b.fd = field(socketImpl, "fd");
+        b.peer = field(socketImpl, "address");
+        b.peerPort = field(socketImpl, "port");
+        b.localPort = field(socketImpl, "localport");
         return b;
     }
 
@@ -149,6 +168,7 @@ final class JdkSocketAccess {
         b.connectedState = connected == null ? -1 : constant(c, connected);
         b.listener = connected == null;
         b.family = optionalField(c, "family");
+        addresses(b, c);
         return new JdkSocketAccess(b);
     }
 
@@ -164,7 +184,15 @@ final class JdkSocketAccess {
             b.connectedState = constant(c, connected);
         }
         b.listener = connected == null;
+        addresses(b, c);
         return new JdkSocketAccess(b);
+    }
+
+    private static void addresses(Builder b, Class<?> c) throws ReflectiveOperationException {
+        if (!b.listener) {
+            b.peer = field(c, "remoteAddress");
+            b.localAddress = field(c, "localAddress");
+        }
     }
 
     /** The package is opened to the agent's module only (JdkInternals); the field's type is whatever this JDK has. */
@@ -203,6 +231,56 @@ final class JdkSocketAccess {
     /** The legacy implementation's destination port at its connect hook; -1 for the others (their hooks pass it). */
     int port(Object socket) {
         return port == null ? -1 : (int) port.get(socket);
+    }
+
+    /**
+     * The peer's address as the JDK recorded it at connect (set before the SYN) or accept, or null: no system call,
+     * and with the host name the application gave, if it gave one.
+     */
+    InetAddress peerAddress(Object socket) {
+        Object address = (Object) peer.get(socket);
+        if (peerPort != null) {
+            return (InetAddress) address;
+        }
+        return address instanceof InetSocketAddress ? ((InetSocketAddress) address).getAddress() : null;
+    }
+
+    int peerPort(Object socket) {
+        if (peerPort != null) {
+            return (int) peerPort.get(socket);
+        }
+        Object address = (Object) peer.get(socket);
+        return address instanceof InetSocketAddress ? ((InetSocketAddress) address).getPort() : -1;
+    }
+
+    /** The local port the JDK recorded at connect or accept (for an accepted socket, its listener's). */
+    int localPort(Object socket) {
+        if (localPort != null) {
+            return (int) localPort.get(socket);
+        }
+        Object address = (Object) localAddress.get(socket);
+        return address instanceof InetSocketAddress ? ((InetSocketAddress) address).getPort() : -1;
+    }
+
+    /** The peer as the JDK recorded it, or null. */
+    InetSocketAddress peer(Object socket) {
+        if (peerPort != null) {
+            InetAddress address = (InetAddress) (Object) peer.get(socket);
+            return address == null ? null : new InetSocketAddress(address, (int) peerPort.get(socket));
+        }
+        Object address = (Object) peer.get(socket);
+        return address instanceof InetSocketAddress ? (InetSocketAddress) address : null;
+    }
+
+    /** The local address as a channel recorded it; null for {@code java.net.Socket}, which keeps only the port. */
+    InetSocketAddress local(Object socket) {
+        Object address = localAddress == null ? null : (Object) localAddress.get(socket);
+        return address instanceof InetSocketAddress ? (InetSocketAddress) address : null;
+    }
+
+    /** The descriptor object, read without the lock: only to look its number up, never to write to it. */
+    FileDescriptor descriptor(Object socket) {
+        return (FileDescriptor) (Object) fd.get(socket);
     }
 
     /** The legacy implementation: its connect hook runs where a normal return means connected. */
@@ -287,6 +365,10 @@ final class JdkSocketAccess {
         VarHandle serverSocket;
         boolean listener;
         VarHandle port;
+        VarHandle peer;
+        VarHandle peerPort;
+        VarHandle localPort;
+        VarHandle localAddress;
 
         Builder(String kind) {
             this.kind = kind;

@@ -1,5 +1,6 @@
 package io.tcphardening.agent.harden;
 
+import io.tcphardening.agent.instrument.JdkInternals;
 import io.tcphardening.agent.observe.AgentState;
 import io.tcphardening.agent.observe.ConnectionEvents;
 import io.tcphardening.agent.observe.Counters;
@@ -49,6 +50,8 @@ public final class SocketHardener implements AgentState {
     private final Counters counters = new Counters();
     private final ConnectionEvents events = new ConnectionEvents();
     private volatile Settings settings;
+    /** Written after {@link #settings} whenever they change (see {@link #update}). */
+    private volatile SocketsBefore before = SocketsBefore.UNKNOWN;
 
     private final ClassValue<JdkSocketAccess> jdk = new ClassValue<JdkSocketAccess>() {
         @Override
@@ -98,8 +101,30 @@ public final class SocketHardener implements AgentState {
         return counters;
     }
 
+    /**
+     * New settings for new connections. Until {@link #listSocketsBefore} lists the sockets open now, every connection
+     * is read back: one created a moment ago may hold the old values.
+     */
     public void update(Settings newSettings) {
+        before = SocketsBefore.UNKNOWN;
         settings = newSettings;
+    }
+
+    /**
+     * Called once the hooks are in place and the settings in force: {@code socketsMayExist} false when no JDK socket
+     * class had been used before the agent's hooks (a start where the agent came first), so that no socket can hold
+     * other values than the hooks wrote; otherwise the sockets open now are listed (see {@link SocketsBefore}).
+     */
+    public void listSocketsBefore(boolean socketsMayExist, JdkInternals jdk) {
+        SocketsBefore listed;
+        try {
+            listed = socketsMayExist ? SocketsBefore.listed(jdk.privateLookup(jdk.jdkClass("sun.nio.ch.IOUtil")))
+                    : SocketsBefore.NONE;
+        } catch (IOException | ReflectiveOperationException | RuntimeException e) {
+            log.debug("sockets open before the settings not listed, every connection's options are read back: " + e);
+            listed = SocketsBefore.UNKNOWN;
+        }
+        before = listed;
     }
 
     /**
@@ -159,7 +184,7 @@ public final class SocketHardener implements AgentState {
             if (decision == null) {
                 return;  // an unresolved address: the JDK's connect throws
             }
-            notes.decided(socket, decision);
+            // not noted: the later hooks decide again from the same destination, which the JDK keeps (decisionOf)
             if (!decision.leavesAlone()) {
                 jdkSocket.locked(socket, new SetAll(socket, jdkSocket.kind(socket), decision, true));
             }
@@ -185,16 +210,25 @@ public final class SocketHardener implements AgentState {
         Settings current = settings;
         JdkSocketAccess jdkSocket = jdk.get(socket.getClass());
         if (jdkSocket != null) {
-            if (jdkSocket.isTcp(socket, accepted)) {
-                // an accepted socket is decided from its addresses, under the lock, in Confirm
-                Decision decision = !current.hasRules() ? current.defaults() : accepted ? null
-                        : notes.decision(socket);
-                ConnectionLine line = jdkSocket.locked(socket, new Confirm(jdkSocket, socket, accepted, current,
-                        decision, log.enabled(LogLevel.INFO)));
-                report(line, socket);
-            } else {
+            if (!jdkSocket.isTcp(socket, accepted)) {
                 counters.countNotTcp();
+                return;
             }
+            boolean logging = log.enabled(LogLevel.INFO);
+            if (!accepted && !jdkSocket.isConnected(socket)) {
+                return;  // a non-blocking connect still pending: confirmed when it finishes
+            }
+            // decided from the addresses the JDK recorded: the destination given to connect, or the accepted peer
+            Decision decision = current.hasRules() ? decide(current, jdkSocket, socket, accepted) : current.defaults();
+            if (accepted && current.hasRules() && decision != decide(current, jdkSocket, socket, false)) {
+                notes.decided(socket, decision);  // a later write of the application's could not tell its direction
+            }
+            if (!logging && !events.wanted() && writtenByHooks(jdkSocket, socket, accepted, current, decision)) {
+                return;
+            }
+            ConnectionLine line = jdkSocket.locked(socket, new Confirm(jdkSocket, socket, accepted, current,
+                    decision, logging));
+            report(line, socket);
             return;
         }
         NettyChannels netty = netty();
@@ -212,6 +246,67 @@ public final class SocketHardener implements AgentState {
                     log.enabled(LogLevel.INFO), current.tracksApplicationValues() ? channel : null);
             report(line, channel);
         }
+    }
+
+    /**
+     * Counts a JDK connection whose options need not be read back, and writes what its rule sets differently from
+     * its listener (the connection inherited the listener's); false if they must be read back: the socket, or the
+     * listener of an accepted one, may predate the settings ({@link SocketsBefore}), the application wrote options
+     * that its policy weighs, or an accepted connection's idle time is to be spread anew. Nothing is read back when
+     * nothing reports the values (no log line at {@code info}, no flight recording): the hooks wrote them moments ago
+     * under the JDK's close lock, and every write of the application's since went through the agent.
+     */
+    private boolean writtenByHooks(JdkSocketAccess jdkSocket, Object socket, boolean accepted, Settings current,
+                                   Decision decision) throws Exception {
+        SocketsBefore sockets = before;
+        if (accepted) {
+            if (sockets.listenerMayPredate() || current.defaults().appValues() != AppValues.REPLACE
+                    || (decision.isSet(TcpOption.KEEPIDLE) && jitterRange(decision.value(TcpOption.KEEPIDLE)) > 0)) {
+                return false;
+            }
+            if (!decision.leavesAlone() && !decision.sameAs(current.defaults())) {
+                jdkSocket.locked(socket, new SetDifferent(socket, jdkSocket.kind(socket), decision, current.defaults()));
+            }
+        } else if (notes.hasNote(socket) || sockets.mayPredate(jdkSocket.descriptor(socket))) {
+            return false;
+        }
+        counted(current, decision, jdkSocket.kind(socket), accepted);
+        return true;
+    }
+
+    private void counted(Settings current, Decision decision, String kind, boolean accepted) {
+        if (current.hasRules()) {
+            counters.countRule(decision.rule());
+        }
+        if (decision.leavesAlone()) {
+            counters.countExcluded();
+        } else {
+            counters.countHardened(kind, accepted);
+        }
+    }
+
+    /**
+     * The decision for a JDK socket at a write of the application's, or null before it connects. A connection's own
+     * fields do not say whether it was accepted: one whose decision depends on that was noted at accept, and any
+     * other is decided as a connect, which gives the same decision.
+     */
+    private Decision decisionOf(Settings current, JdkSocketAccess jdkSocket, Object socket) {
+        Decision noted = notes.decision(socket);
+        if (noted != null) {
+            return noted;
+        }
+        return jdkSocket.peerAddress(socket) == null ? null : decide(current, jdkSocket, socket, false);
+    }
+
+    /** The decision for a JDK connection from the addresses the JDK recorded; the host name only of a connect. */
+    private static Decision decide(Settings current, JdkSocketAccess jdkSocket, Object socket, boolean accepted) {
+        InetAddress peer = jdkSocket.peerAddress(socket);
+        if (!accepted) {
+            Decision decision = peer == null ? null : decide(current, peer, jdkSocket.peerPort(socket));
+            return decision == null ? current.defaults() : decision;
+        }
+        return current.decide(true, peer == null || !current.rulesUseRemote() ? null : Match.bytes(peer),
+                jdkSocket.peerPort(socket), current.rulesUseLocalPort() ? jdkSocket.localPort(socket) : -1, null);
     }
 
     /** The decision for a connection from the socket's own addresses: no host name is known here. */
@@ -299,7 +394,7 @@ public final class SocketHardener implements AgentState {
         if (tracking) {
             notes.applicationWrote(key, option, applicationValue);
             if (current.hasRules() && !listener) {
-                decision = notes.decision(key);
+                decision = jdkSocket != null ? decisionOf(current, jdkSocket, socket) : notes.decision(key);
                 if (decision == null) {
                     return value;  // decided when it connects, with this value in view
                 }
@@ -495,13 +590,20 @@ public final class SocketHardener implements AgentState {
      */
     private ConnectionLine confirmAll(OpenSocket socket, String kind, boolean accepted, Settings current,
                                       Decision decision, boolean logging, Object notesKey) {
+        return confirmAll(socket, kind, accepted, current, decision, logging, notesKey, null, null);
+    }
+
+    /** {@code local} and {@code remote}: the addresses where the JDK recorded them, else null (the kernel is asked). */
+    private ConnectionLine confirmAll(OpenSocket socket, String kind, boolean accepted, Settings current,
+                                      Decision decision, boolean logging, Object notesKey, InetSocketAddress local,
+                                      InetSocketAddress remote) {
         if (current.hasRules()) {
             counters.countRule(decision.rule());
         }
         if (decision.leavesAlone()) {
             counters.countExcluded();
-            return logging ? new ConnectionLine(kind, accepted, socket.local(), socket.remote(), null, decision,
-                    current.hasRules()) : null;
+            return logging ? new ConnectionLine(kind, accepted, local != null ? local : socket.local(),
+                    remote != null ? remote : socket.remote(), null, decision, current.hasRules()) : null;
         }
         counters.countHardened(kind, accepted);
         boolean recording = events.wanted();
@@ -534,11 +636,20 @@ public final class SocketHardener implements AgentState {
                 fail(option, kind, e);
             }
         }
-        if (recording) {
-            events.record(kind, accepted, socket.local(), socket.remote(), values, decision.rule());
+        if (!recording && !logging) {
+            return null;
         }
-        return logging ? new ConnectionLine(kind, accepted, socket.local(), socket.remote(), values, decision,
-                current.hasRules()) : null;
+        if (local == null) {
+            local = socket.local();
+        }
+        if (remote == null) {
+            remote = socket.remote();
+        }
+        if (recording) {
+            events.record(kind, accepted, local, remote, values, decision.rule());
+        }
+        return logging ? new ConnectionLine(kind, accepted, local, remote, values, decision, current.hasRules())
+                : null;
     }
 
     private void set(OpenSocket socket, TcpOption option, int value, String kind) {
@@ -587,6 +698,36 @@ public final class SocketHardener implements AgentState {
         }
     }
 
+    /**
+     * Sets on an accepted JDK socket what its rule sets differently from the global settings, which it inherited from
+     * its listener; an option the rule leaves unchanged keeps the listener's value.
+     */
+    private final class SetDifferent implements JdkSocketAccess.Locked<Void> {
+        private final Object socket;
+        private final String kind;
+        private final Decision decision;
+        private final Decision inherited;
+
+        SetDifferent(Object socket, String kind, Decision decision, Decision inherited) {
+            this.socket = socket;
+            this.kind = kind;
+            this.decision = decision;
+            this.inherited = inherited;
+        }
+
+        @Override
+        public Void run(FileDescriptor fd) {
+            OpenSocket open = route.open(socket, fd);
+            for (TcpOption option : TcpOption.ALL) {
+                int value = decision.value(option);
+                if (decision.isSet(option) && value != inherited.value(option) && open.supports(option)) {
+                    set(open, option, value, kind);
+                }
+            }
+            return null;
+        }
+    }
+
     /** Confirms the options of a JDK socket that is connected or accepted (a failed connect is skipped). */
     private final class Confirm implements JdkSocketAccess.Locked<ConnectionLine> {
         private final JdkSocketAccess socketAccess;
@@ -611,14 +752,9 @@ public final class SocketHardener implements AgentState {
             if (!accepted && !socketAccess.isConnected(socket)) {
                 return null;  // a connect that failed, or a non-blocking one still pending
             }
-            OpenSocket open = route.open(socket, fd);
-            Decision chosen = decision;
-            if (chosen == null) {
-                chosen = decide(current, accepted, open);
-                notes.decided(socket, chosen);
-            }
-            return confirmAll(open, socketAccess.kind(socket), accepted, current, chosen, logging,
-                    current.tracksApplicationValues() ? socket : null);
+            return confirmAll(route.open(socket, fd), socketAccess.kind(socket), accepted, current, decision, logging,
+                    current.tracksApplicationValues() ? socket : null, socketAccess.local(socket),
+                    socketAccess.peer(socket));
         }
     }
 
@@ -646,7 +782,7 @@ public final class SocketHardener implements AgentState {
                 if (current.tracksApplicationValues()) {
                     notes.applicationWrote(socket, option, written);
                     if (current.hasRules() && !socketAccess.isListener(socket)) {
-                        decision = notes.decision(socket);
+                        decision = decisionOf(current, socketAccess, socket);
                     }
                 }
                 if (decision == null || !decision.isSet(option)) {

@@ -1,5 +1,7 @@
 package io.tcphardening.agent.settings;
 
+import java.util.Arrays;
+
 /**
  * What the agent does to one connection: the five values (or {@link Settings#UNCHANGED}), the policy for the
  * application's own values, and the name of the rule that chose them ({@code default} when none matched).
@@ -47,6 +49,11 @@ public final class Decision {
     /** All five options unchanged: the connection is left alone entirely, nothing written and nothing read. */
     public boolean leavesAlone() {
         return leavesAlone;
+    }
+
+    /** Whether the other decision sets the same values (whatever its rule and policy). */
+    public boolean sameAs(Decision other) {
+        return Arrays.equals(values, other.values);
     }
 
     /** The value the socket should hold after the application wrote {@code application}. */
