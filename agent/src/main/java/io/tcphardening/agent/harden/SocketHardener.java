@@ -238,12 +238,18 @@ public final class SocketHardener implements AgentState {
         if (open != null) {
             boolean wasAccepted = type.isAccepted(channel);
             Decision decision = current.hasRules() ? notes.decision(channel) : current.defaults();
+            boolean logging = log.enabled(LogLevel.INFO);
             if (decision == null) {
                 decision = decide(current, wasAccepted, open);  // a transport without a connecting hook
                 notes.decided(channel, decision);
+            } else if (!logging && !events.wanted() && before.isNone()
+                    && (!current.tracksApplicationValues() || notes.applicationValues(channel) == null)) {
+                // written by the bootstrap's or the acceptor's hook (or at connecting) before any handler saw it
+                counted(current, decision, type.kind, wasAccepted);
+                return;
             }
-            ConnectionLine line = confirmAll(open, type.kind, wasAccepted, current, decision,
-                    log.enabled(LogLevel.INFO), current.tracksApplicationValues() ? channel : null);
+            ConnectionLine line = confirmAll(open, type.kind, wasAccepted, current, decision, logging,
+                    current.tracksApplicationValues() ? channel : null);
             report(line, channel);
         }
     }

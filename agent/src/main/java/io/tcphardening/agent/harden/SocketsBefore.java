@@ -66,6 +66,11 @@ final class SocketsBefore {
                 MethodType.methodType(int.class, FileDescriptor.class)));
     }
 
+    /** Whether no socket predates the settings: then none need be looked up. */
+    boolean isNone() {
+        return descriptors != null && descriptors.length == 0;
+    }
+
     /** Whether a socket that connected on {@code fd} may predate the settings (its options are then read back). */
     boolean mayPredate(FileDescriptor fd) {
         if (descriptors == null) {
