@@ -76,14 +76,40 @@ class NettyIT {
         return perJdk;
     }
 
+    /**
+     * At {@code log.level=warn} nothing reports a channel's values, so none is read back when it becomes active
+     * (issue 21): what the bootstrap's and the acceptor's hooks wrote, and the replacements of the application's
+     * writes, must be in the kernel all the same.
+     */
+    @TestFactory
+    List<DynamicNode> nettyChannelsCarryTheOptionsWhenNothingIsReadBack() {
+        List<DynamicNode> perJdk = new ArrayList<>();
+        for (Jdks.Jdk jdk : Jdks.all()) {
+            List<DynamicTest> tests = new ArrayList<>();
+            for (Case c : cases()) {
+                if (c.netty.equals("4.2")) {
+                    tests.add(DynamicTest.dynamicTest(c.toString(), () -> check(jdk, c, "warn")));
+                }
+            }
+            perJdk.add(DynamicContainer.dynamicContainer("JDK " + jdk.major(), tests));
+        }
+        return perJdk;
+    }
+
     private static void check(Jdks.Jdk jdk, Case c) {
+        check(jdk, c, null);
+    }
+
+    /** {@code logLevel}: null for the default, {@code info}, whose lines are checked too. */
+    private static void check(Jdks.Jdk jdk, Case c, String logLevel) {
         String classpath = c.netty.equals("4.2") ? Fixtures.classpath("netty") : Fixtures.nettyFourOneClasspath();
         List<String> args = new ArrayList<>(List.of(c.transport));
         if (!c.behaviour.isEmpty()) {
             args.add(c.behaviour);
         }
         ForkedJvm jvm = ForkedJvm.on(jdk).classpath(classpath).mainClass("io.tcphardening.fixtures.NettyApp")
-                .args(args.toArray(new String[0])).javaagent(AgentJar.path(), JdkCoverageIT.AGENT_ARGS);
+                .args(args.toArray(new String[0])).javaagent(AgentJar.path(),
+                        JdkCoverageIT.AGENT_ARGS + (logLevel == null ? "" : ",log.level=" + logLevel));
         try (ForkedJvm.Running running = jvm.start()) {
             String first = running.awaitLine(l -> l.equals("READY") || l.startsWith("SKIP "), Duration.ofSeconds(60));
             if (first.startsWith("SKIP ")) {
@@ -110,6 +136,10 @@ class NettyIT {
                         && s.remotePort == Integer.parseInt(conn[4])).findFirst()
                         .orElseThrow(() -> new AssertionError("not in the kernel's table: " + context));
                 assertEquals(JdkCoverageIT.CONFIGURED, socket.options(), context);
+            }
+            if (logLevel != null) {
+                assertFalse(running.stderr().contains(" WARN: ") || running.stderr().contains(" ERROR: "), context);
+                return;
             }
             // Exactly one line per connection end: a Netty NIO channel is also a JDK SocketChannel, logged once.
             String kind = c.transport.equals("nio") ? "SocketChannel" : "Netty " + c.transport;
