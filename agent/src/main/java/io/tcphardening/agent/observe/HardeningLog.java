@@ -3,6 +3,8 @@ package io.tcphardening.agent.observe;
 import io.tcphardening.agent.settings.LogLevel;
 import io.tcphardening.agent.settings.Settings;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -520,10 +522,25 @@ public final class HardeningLog {
 
     /** A line of the log file: with the process's id, since JVMs of a fleet may share one file. */
     static String fileLine(String level, String text) {
-        return timestamp(System.currentTimeMillis()) + " tcp-hardening[" + PID + "] " + level + ": " + text;
+        return timestamp(System.currentTimeMillis()) + " tcp-hardening[" + Pid.VALUE + "] " + level + ": " + text;
     }
 
-    private static final long PID = ProcessHandle.current().pid();
+    /**
+     * The process's id, at the first line of a log file: from {@code /proc/self}, since the first use of
+     * {@code ProcessHandle} starts the JDK's process reaper machinery (a thread pool, some 20 classes) in a JVM that
+     * may never start a process.
+     */
+    private static final class Pid {
+        static final String VALUE = pid();
+
+        private static String pid() {
+            try {
+                return Files.readSymbolicLink(Paths.get("/proc/self")).toString();
+            } catch (IOException | RuntimeException e) {
+                return Long.toString(ProcessHandle.current().pid());
+            }
+        }
+    }
 
     /**
      * ISO 8601 in UTC, to the millisecond: unambiguous across a fleet. Computed here (the proleptic Gregorian
