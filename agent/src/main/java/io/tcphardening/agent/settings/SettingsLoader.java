@@ -336,15 +336,36 @@ public final class SettingsLoader {
         return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_');
     }
 
+    /**
+     * The lines of a file, ended by {@code \n}, {@code \r\n} or {@code \r}: not with {@code String.split}, whose
+     * pattern here is compiled at every start that reads a file (~1 ms, interpreted).
+     */
+    static List<String> lines(String text) {
+        List<String> lines = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\n' || c == '\r') {
+                lines.add(text.substring(start, i));
+                if (c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n') {
+                    i++;
+                }
+                start = i + 1;
+            }
+        }
+        lines.add(text.substring(start));
+        return lines;
+    }
+
     private static Map<String, Entry> fromFile(Path file) throws ConfigException {
         String text = SettingsFile.read(file, "configuration file " + display(file.toString()));
         if (text.startsWith("\uFEFF")) {
             text = text.substring(1);
         }
         Map<String, Entry> entries = new LinkedHashMap<>();
-        String[] lines = text.split("\r?\n|\r", -1);
-        for (int i = 0; i < lines.length; i++) {
-            String line = lines[i].trim();
+        List<String> lines = lines(text);
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).trim();
             if (line.isEmpty() || line.startsWith("#") || line.startsWith("!")) {
                 continue;
             }

@@ -992,4 +992,13 @@ class SettingsLoaderTest {
             fails("config=" + tmp.resolve("d".repeat(5000)), NONE, NONE, null);
         }
     }
+
+    @Test
+    void aFilesLinesEndAtEveryKindOfLineEnd() {
+        assertEquals(java.util.List.of("a=1", "b=2", "c=3", "", "d=4", ""),
+                SettingsLoader.lines("a=1\nb=2\r\nc=3\r\rd=4\n"));
+        assertEquals(java.util.List.of(""), SettingsLoader.lines(""));
+        assertEquals(java.util.List.of("x", ""), SettingsLoader.lines("x\r\n"));
+    }
+
 }
