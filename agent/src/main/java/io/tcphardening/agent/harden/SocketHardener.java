@@ -25,9 +25,10 @@ import java.util.concurrent.ThreadLocalRandom;
  *   that TCP_USER_TIMEOUT also bounds the connect and accepted sockets inherit the options from their listener;</li>
  *   <li>with rules, when a socket is about to connect ({@link #connecting}): its destination known, the first rule
  *   that matches decides its values, set before the SYN leaves (a client socket is left alone until then);</li>
- *   <li>when it is connected or accepted ({@link #established}): read every option back from the kernel, set again
- *   what differs (a listener created before the agent started, an accepted connection whose rule differs from its
- *   listener's values), and log the values the kernel holds.</li>
+ *   <li>when it is connected or accepted ({@link #established}): where a log line or a flight recording reports the
+ *   values, or the socket may predate the settings ({@link SocketsBefore}), read every option back from the kernel,
+ *   set again what differs, and log the values the kernel holds; otherwise only write what an accepted connection's
+ *   rule sets differently from the listener it inherited from, and count it.</li>
  * </ul>
  * And whenever the application sets one of the five options itself ({@link #applicationSets}), the connection's
  * policy ({@code app.values}) says whose value stands: by default the configured value replaces the application's,
