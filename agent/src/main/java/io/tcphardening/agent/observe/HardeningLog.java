@@ -299,18 +299,38 @@ public final class HardeningLog {
         }
     }
 
+    /**
+     * Lines the log thread took from the queue in one go and has not handed out yet: in a storm, taking them one at
+     * a time made the log thread contend for the queue's monitor with every application thread once per line.
+     * Only the log thread touches these, but for {@code inHand}, which the JVM's exit reads if the thread is stuck.
+     */
+    private final Entry[] taken = new Entry[256];
+    private int takenCount;
+    private int takenNext;
+    private volatile int inHand;
+
     /** The next line, or null if there is none. */
     private Entry poll() {
-        synchronized (queue) {
-            if (size == 0) {
-                return null;
+        if (takenNext == takenCount) {
+            synchronized (queue) {
+                if (size == 0) {
+                    return null;
+                }
+                int count = Math.min(size, taken.length);
+                for (int i = 0; i < count; i++) {
+                    taken[i] = queue[head];
+                    queue[head] = null;
+                    head = (head + 1) % queue.length;
+                }
+                size -= count;
+                takenCount = count;
+                takenNext = 0;
             }
-            Entry entry = queue[head];
-            queue[head] = null;
-            head = (head + 1) % queue.length;
-            size--;
-            return entry;
         }
+        Entry entry = taken[takenNext];
+        taken[takenNext++] = null;
+        inHand = takenCount - takenNext;
+        return entry;
     }
 
     /** The next line, waiting up to {@code millis} for one; null if none came. */
@@ -337,6 +357,10 @@ public final class HardeningLog {
             head = 0;
             size = 0;
         }
+        Arrays.fill(taken, null);
+        takenCount = 0;
+        takenNext = 0;
+        inHand = 0;
     }
 
     // ---- the log thread
@@ -609,7 +633,7 @@ public final class HardeningLog {
                 }
                 // the log thread is stuck (its output blocks) or never started: what is queued will not be written
                 abandoned = true;
-                lostAtExit += size;
+                lostAtExit += size + inHand;
                 lost = lostAtExit;
             }
             if (lost > 0) {
