@@ -272,7 +272,7 @@ public final class SocketHardener implements AgentState {
                 return false;
             }
             if (!decision.leavesAlone() && !decision.sameAs(current.defaults())) {
-                jdkSocket.locked(socket, new SetDifferent(socket, jdkSocket.kind(socket), decision, current.defaults()));
+                jdkSocket.locked(socket, new SetAll(socket, jdkSocket.kind(socket), decision, false, current.defaults()));
             }
         } else if (notes.hasNote(socket) || sockets.mayPredate(jdkSocket.descriptor(socket))) {
             return false;
@@ -543,9 +543,15 @@ public final class SocketHardener implements AgentState {
      * {@code notesKey}, null when nothing is tracked), the policy decides whose value the socket holds.
      */
     private void setAll(OpenSocket socket, Decision decision, String kind, Object notesKey) {
+        setAll(socket, decision, kind, notesKey, null);
+    }
+
+    /** {@code inherited}: the values an accepted socket holds from its listener, which need no write; or null. */
+    private void setAll(OpenSocket socket, Decision decision, String kind, Object notesKey, Decision inherited) {
         int[] application = notesKey == null ? null : notes.applicationValues(notesKey);
         for (TcpOption option : TcpOption.ALL) {
-            if (!decision.isSet(option) || !socket.supports(option)) {
+            if (!decision.isSet(option) || !socket.supports(option)
+                    || inherited != null && inherited.value(option) == decision.value(option)) {
                 continue;
             }
             int applicationValue = application == null ? ConnectionNotes.NONE : application[option.ordinal()];
@@ -684,53 +690,32 @@ public final class SocketHardener implements AgentState {
     // The actions run under a JDK socket's lock are named classes, not lambdas: a lambda spins a class at its first
     // use, which would be on the application's first connect.
 
-    /** Sets every option of a decision: before the handshake. */
+    /**
+     * Sets every option of a decision: before the handshake; or on an accepted socket, what the decision sets
+     * differently from the values it {@code inherited} from its listener.
+     */
     private final class SetAll implements JdkSocketAccess.Locked<Void> {
         private final Object socket;
         private final String kind;
         private final Decision decision;
         private final boolean tracking;
+        private final Decision inherited;
 
         SetAll(Object socket, String kind, Decision decision, boolean tracking) {
+            this(socket, kind, decision, tracking, null);
+        }
+
+        SetAll(Object socket, String kind, Decision decision, boolean tracking, Decision inherited) {
             this.socket = socket;
             this.kind = kind;
             this.decision = decision;
             this.tracking = tracking;
-        }
-
-        @Override
-        public Void run(FileDescriptor fd) {
-            setAll(route.open(socket, fd), decision, kind, tracking ? socket : null);
-            return null;
-        }
-    }
-
-    /**
-     * Sets on an accepted JDK socket what its rule sets differently from the global settings, which it inherited from
-     * its listener; an option the rule leaves unchanged keeps the listener's value.
-     */
-    private final class SetDifferent implements JdkSocketAccess.Locked<Void> {
-        private final Object socket;
-        private final String kind;
-        private final Decision decision;
-        private final Decision inherited;
-
-        SetDifferent(Object socket, String kind, Decision decision, Decision inherited) {
-            this.socket = socket;
-            this.kind = kind;
-            this.decision = decision;
             this.inherited = inherited;
         }
 
         @Override
         public Void run(FileDescriptor fd) {
-            OpenSocket open = route.open(socket, fd);
-            for (TcpOption option : TcpOption.ALL) {
-                int value = decision.value(option);
-                if (decision.isSet(option) && value != inherited.value(option) && open.supports(option)) {
-                    set(open, option, value, kind);
-                }
-            }
+            setAll(route.open(socket, fd), decision, kind, tracking ? socket : null, inherited);
             return null;
         }
     }
