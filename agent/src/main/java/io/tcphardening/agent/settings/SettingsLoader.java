@@ -545,24 +545,24 @@ public final class SettingsLoader {
         if (value.equals(UNCHANGED)) {
             return Settings.UNCHANGED;
         }
-        switch (option.unit) {
-            case BOOLEAN:
-                if (value.equals("true") || value.equals("false")) {
-                    return value.equals("true") ? 1 : 0;
-                }
-                throw invalid(key, entry, "true, false, or " + UNCHANGED);
-            case COUNT:
-                if (!value.isEmpty() && digits(value) == value.length()) {
-                    String number = withoutLeadingZeros(value);
-                    long count = number.length() > 12 ? Long.MAX_VALUE : Long.parseLong(number);
-                    if (count >= option.min && count <= option.max) {
-                        return (int) count;
-                    }
-                }
-                throw invalid(key, entry, allowed(option));
-            default:
-                return duration(option, entry, value, key);
+        // not a switch: a switch on an enum compiles to one more class (and loads NoSuchFieldError), at every start
+        if (option.unit == TcpOption.Unit.BOOLEAN) {
+            if (value.equals("true") || value.equals("false")) {
+                return value.equals("true") ? 1 : 0;
+            }
+            throw invalid(key, entry, "true, false, or " + UNCHANGED);
         }
+        if (option.unit == TcpOption.Unit.COUNT) {
+            if (!value.isEmpty() && digits(value) == value.length()) {
+                String number = withoutLeadingZeros(value);
+                long count = number.length() > 12 ? Long.MAX_VALUE : Long.parseLong(number);
+                if (count >= option.min && count <= option.max) {
+                    return (int) count;
+                }
+            }
+            throw invalid(key, entry, allowed(option));
+        }
+        return duration(option, entry, value, key);
     }
 
     private static int duration(TcpOption option, Entry entry, String value, String key) throws ConfigException {
@@ -642,17 +642,17 @@ public final class SettingsLoader {
     }
 
     static String allowed(TcpOption option) {
-        switch (option.unit) {
-            case BOOLEAN:
-                return "true, false, or " + UNCHANGED;
-            case COUNT:
-                return "a whole number from " + option.min + " to " + option.max + ", or " + UNCHANGED;
-            case SECONDS:
-                return "a duration in whole seconds from 1s to 32767s, for example 30s or 5m, or " + UNCHANGED;
-            default:
-                return "a duration from 0ms (the kernel's default) to 2147483647ms (about 24 days), for example 30s or"
-                        + " 2m, or " + UNCHANGED;
+        if (option.unit == TcpOption.Unit.BOOLEAN) {
+            return "true, false, or " + UNCHANGED;
         }
+        if (option.unit == TcpOption.Unit.COUNT) {
+            return "a whole number from " + option.min + " to " + option.max + ", or " + UNCHANGED;
+        }
+        if (option.unit == TcpOption.Unit.SECONDS) {
+            return "a duration in whole seconds from 1s to 32767s, for example 30s or 5m, or " + UNCHANGED;
+        }
+        return "a duration from 0ms (the kernel's default) to 2147483647ms (about 24 days), for example 30s or 2m, or "
+                + UNCHANGED;
     }
 
     private static boolean logRequired(Entry entry) throws ConfigException {
