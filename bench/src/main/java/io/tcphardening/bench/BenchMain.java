@@ -437,7 +437,8 @@ public final class BenchMain {
             for (int process = 0; process < processes; process++) {
                 for (String variant : order) {
                     String[] out = run(pinned, List.of("-javaagent:" + agent + "=config=" + configs.get(variant)
-                            + ",log.level=warn"), "ConnectionLoop", method, "" + connections, "" + warmUp, "" + rounds)
+                            + ",log.level=warn"), "ConnectionLoop", method, "plain", "" + connections, "" + warmUp,
+                            "" + rounds)
                             .trim().split(" ");
                     best.get(variant).add(Double.parseDouble(out[1]));
                     cpu.get(variant).add(Double.parseDouble(out[3]));
