@@ -232,7 +232,7 @@ public final class BenchMain {
         }
         int first = quick ? 5 : 15;
         int step = 10;
-        int most = quick ? 5 : 45;
+        int most = quick ? 5 : 35;
         Starts large = new Starts(largeVariants.keySet());
         startRounds(java, "LargeApp", largeClasspath, largeVariants, first, 2, large);
         while (large.rounds() < most) {
@@ -247,11 +247,11 @@ public final class BenchMain {
         long[] d = large.paired(large.wall, AGENT, FLOOR);
         long width = d[d.length * 3 / 4] - d[d.length / 4];
         long[] ci = medianInterval(d);
-        say(String.format("Large app: agent - do-nothing agent %+d ms after %d rounds (first %d, then %d at a time up "
-                + "to %d while the spread was wider than the figure); p25-p75 of the paired differences %+d to %+d, "
+        say(String.format("Large app: agent - do-nothing agent %+d ms after %d rounds (first %d, then up to %d in all, "
+                + "%d at a time, while the spread was wider than the figure); p25-p75 of the paired differences %+d to %+d, "
                 + "%d ms wide: %s. The median itself is known closer than that: about 95 %% of such medians fall "
                 + "within %+d to %+d ms (order statistics); the spread of single rounds does not narrow with more "
-                + "rounds, the median's interval does.%n", median(d), large.rounds(), first, step, most,
+                + "rounds, the median's interval does.%n", median(d), large.rounds(), first, most, step,
                 d[d.length / 4], d[d.length * 3 / 4], width, width < Math.abs(median(d))
                         ? "narrower than the figure" : "NOT narrower than the figure, which is therefore within noise",
                 ci[0], ci[1]));
@@ -632,10 +632,13 @@ public final class BenchMain {
                 / (double) (count - checkpoint);
         say(String.format("Memory (log.level=warn; Socket, SocketChannel and AsynchronousSocketChannel in turn, "
                 + "opened and closed, then GC), retained after %,d and %,d connections: heap none %.2f / %.2f MiB, "
-                + "agent %.2f / %.2f MiB; growth per connection over the last %,d, agent less none: %+.2f bytes. "
+                + "agent %.2f / %.2f MiB; growth per connection over the last %,d: none %+.2f bytes, agent %+.2f "
+                + "bytes, agent less none **%+.2f bytes**. "
                 + "The agent's fixed cost after %,d: heap %+.2f MiB, metaspace %+.2f MiB, classes %+d.%n", checkpoint,
                 count, noneEarly[0] / 1048576.0, noneLate[0] / 1048576.0, agentEarly[0] / 1048576.0,
-                agentLate[0] / 1048576.0, count - checkpoint, perConnection, count,
+                agentLate[0] / 1048576.0, count - checkpoint,
+                (noneLate[0] - noneEarly[0]) / (double) (count - checkpoint),
+                (agentLate[0] - agentEarly[0]) / (double) (count - checkpoint), perConnection, count,
                 (agentLate[0] - noneLate[0]) / 1048576.0, (agentLate[1] - noneLate[1]) / 1048576.0,
                 agentLate[2] - noneLate[2]));
         // below 8 bytes: not even one reference per connection stays (a kept object costs 16 bytes and more)
