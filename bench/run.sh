@@ -7,8 +7,9 @@
 #                 info / the five options set by hand (whole processes, interleaved)
 #   storm         8 threads of connections, log info / log off, and the lines lost
 #   memory        100,000 connections: growth per connection, the agent's fixed heap and metaspace
-# About 22 minutes for two JDKs on this project's 2-core machine (--quick: about 8); --only startup,connection,storm,
-# memory runs some parts (--only connection: about 9 minutes for two JDKs, --only startup: about 6), --jdk 17 one JDK.
+# About 21 minutes for two JDKs on this project's 2-core machine with other work on it (2026-12-03, load average 3-6:
+# startup 8.6, connection 10.3, storm and memory 2.2 minutes; more when the machine is busier); --quick about 6.
+# --only startup,connection,storm,memory runs some parts; --jdk 17 one JDK.
 # Not part of the default run, only when named: steady (JMH, steady traffic), rules (ten rules against none, about
 # 20 min for two JDKs), probe-storm (issue 19, about 3.5 minutes per variant; see bench/probe-storm.md).
 # The machine's load average is printed beside each part: other work on the two cores moves every figure.
