@@ -113,7 +113,7 @@ public final class BenchMain {
 
     /** The report so far, with the table of targets after it, to bench/target/results.md (after each JDK too). */
     private void write(String footer) throws IOException {
-        StringBuilder table = new StringBuilder("\n## Targets (issue 21), met or missed\n\n"
+        StringBuilder table = new StringBuilder(verdicts.isEmpty() ? "" : "\n## Targets (issue 21), met or missed\n\n"
                 + "| JDK | what | figure | target | | load average at the time |\n| --- | --- | --- | --- | --- | --- |\n");
         for (String[] row : verdicts) {
             table.append("| ").append(String.join(" | ", row)).append(" |\n");
