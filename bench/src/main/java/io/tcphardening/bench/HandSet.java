@@ -10,6 +10,7 @@ import java.lang.reflect.Method;
 import java.net.Socket;
 import java.net.SocketImpl;
 import java.net.StandardSocketOptions;
+import java.nio.channels.AsynchronousSocketChannel;
 import java.nio.channels.NetworkChannel;
 import jdk.net.ExtendedSocketOptions;
 
@@ -31,6 +32,7 @@ final class HandSet {
     private static final Field IMPL_FD;
     private static final Method DELEGATE;
     private static final Method CHANNEL_FD;
+    private static final Field ASYNC_FD;
 
     static {
         try {
@@ -46,6 +48,8 @@ final class HandSet {
             DELEGATE.setAccessible(true);
             CHANNEL_FD = Class.forName("sun.nio.ch.SelChImpl").getMethod("getFD");
             CHANNEL_FD.setAccessible(true);
+            ASYNC_FD = Class.forName("sun.nio.ch.AsynchronousSocketChannelImpl").getDeclaredField("fd");
+            ASYNC_FD.setAccessible(true);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -71,7 +75,8 @@ final class HandSet {
         channel.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, IDLE);
         channel.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, INTERVAL);
         channel.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, COUNT);
-        userTimeout((FileDescriptor) CHANNEL_FD.invoke(channel));
+        userTimeout((FileDescriptor) (channel instanceof AsynchronousSocketChannel ? ASYNC_FD.get(channel)
+                : CHANNEL_FD.invoke(channel)));
     }
 
     private static void userTimeout(FileDescriptor fd) throws IOException {
