@@ -690,6 +690,16 @@ public final class BenchMain {
                         .append(", "));
             }
             System.out.println(row);
+            // every TcpExt and Tcp counter that moved over the hold (machine-wide), for what the row does not show
+            StringBuilder moved = new StringBuilder("(" + variant + ": TcpExt/Tcp counters that moved:");
+            Map<String, Long> tcpStart = new TreeMap<>(tcp);
+            tcpAfter.forEach((name, value) -> {
+                long d = value - tcpStart.getOrDefault(name, 0L);
+                if (d != 0) {
+                    moved.append(' ').append(name).append('=').append(d);
+                }
+            });
+            System.out.println(moved.append(')'));
             return new String[] {row, dropsBySecond.isEmpty() ? timeline + "none"
                     : timeline.substring(0, timeline.length() - 2)};
         } finally {
@@ -771,10 +781,13 @@ public final class BenchMain {
         double last = -1;
         long ends = 0;
         Map<Long, Long> buckets = new TreeMap<>();
+        Set<String> seen = new TreeSet<>();
         for (int i = 0; i < lines.size(); i++) {
             String[] f = lines.get(i).trim().split("\\s+");
-            if (f.length < 6 || !f[3].equals("01") || !f[5].startsWith("02:")) {
-                continue;  // established, keepalive timer pending
+            // established, keepalive timer pending; once per inode: while other processes open and close sockets,
+            // the kernel's listing, read in pages, may repeat a line
+            if (f.length < 10 || !f[3].equals("01") || !f[5].startsWith("02:") || !seen.add(f[9])) {
+                continue;
             }
             int local = Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16);
             int remote = Integer.parseInt(f[2].substring(f[2].indexOf(':') + 1), 16);
