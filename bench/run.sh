@@ -5,7 +5,8 @@
 # (connection, steady and storm alone took 6.3 min with --quick); --only startup,storm runs just those parts
 # (also: connection, steady, memory, and rules: ten rules against none, start-up and per connection, about 20 min
 # for two JDKs). --only probe-storm --jdk 17 runs the probe storm of issue 19 (idle connections whose keepalive probes
-# fall due together), never part of the default run: about 3.5 minutes per variant; see bench/probe-storm.md.
+# fall due together), never part of the default run: about 3.5 minutes per variant; --only probe-storm-attach the
+# same with and without a re-attach lowering user_timeout while the probes are due; see bench/probe-storm.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -q -B -DskipTests package -pl agent,bench -am

@@ -41,12 +41,14 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * logging, memory, and what ten rules cost against none (start-up and per connection). Prints a report and writes it
  * as Markdown to {@code bench/target/results.md}.
  *
- * <pre>BenchMain --agent JAR [--quick] [--only startup,connection,steady,storm,memory,rules,probe-storm] [--no-pin]
+ * <pre>BenchMain --agent JAR [--quick] [--no-pin]
+ *           [--only startup,connection,steady,storm,memory,rules,probe-storm,probe-storm-attach]
  *           [--jdk VERSION_PREFIX] [--probe-connections N] [--probe-seconds S] [--probe-jitters none,10%,...]
  *           [--probe-attach-at S] [--probe-attach-values user_timeout=30s]</pre>
  *
  * The probe storm (issue 19, item 6: idle connections whose keepalive probes fall due together) holds connections
- * idle for minutes per variant, so it runs only when named in {@code --only}.
+ * idle for minutes per variant, so it runs only when named in {@code --only}; {@code probe-storm-attach} runs it with
+ * and without a re-attach that lowers the user timeout while the probes are due (variants {@code J+attach}).
  */
 public final class BenchMain {
 
