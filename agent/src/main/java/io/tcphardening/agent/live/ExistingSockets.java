@@ -5,10 +5,10 @@ import io.tcphardening.agent.instrument.JdkInternals;
 import io.tcphardening.agent.settings.Decision;
 import io.tcphardening.agent.settings.Settings;
 import java.io.FileDescriptor;
+import java.io.IOException;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -157,13 +157,8 @@ public final class ExistingSockets {
                     }
                     Map<Long, Boolean> cycle = attempt == RETRIES ? null : inCycle();
                     for (int i = waiting.size() - 1; i >= 0; i--) {
-                        Boolean inCycle = cycle == null ? null : cycle.get(waiting.get(i).inode);
-                        if (cycle != null && inCycle == null) {
-                            waiting.remove(i);  // closed meanwhile (or no longer a connection)
-                            waitingAccepted.remove(i);
-                            continue;
-                        }
-                        if (inCycle != null && inCycle) {
+                        // not listed (closed, or a line the paged listing skipped): tried, the hardener decides
+                        if (cycle != null && Boolean.TRUE.equals(cycle.get(waiting.get(i).inode))) {
                             continue;  // still probing or retransmitting: left as it is for this round
                         }
                         String reason = harden(hardener, waiting.get(i), waitingAccepted.get(i), attempt == RETRIES);
