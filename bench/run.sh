@@ -11,7 +11,8 @@
 # startup 8.6, connection 10.3, storm and memory 2.2 minutes; more when the machine is busier); --quick about 6.
 # --only startup,connection,storm,memory runs some parts; --jdk 17 one JDK.
 # Not part of the default run, only when named: steady (JMH, steady traffic), rules (ten rules against none, about
-# 20 min for two JDKs), probe-storm (issue 19, about 3.5 minutes per variant; see bench/probe-storm.md).
+# 20 min for two JDKs), probe-storm (issue 19, about 3.5 minutes per variant; see bench/probe-storm.md) and
+# probe-storm-attach (the same with and without a re-attach lowering user_timeout while the probes are due).
 # The machine's load average is printed beside each part: other work on the two cores moves every figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."

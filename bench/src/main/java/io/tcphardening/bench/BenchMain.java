@@ -18,6 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
@@ -41,12 +43,15 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * the targets at the end, and writes it as Markdown to {@code bench/target/results.md}; the load average of the
  * machine is recorded beside each part.
  *
- * <pre>BenchMain --agent JAR [--quick] [--only startup,connection,storm,memory,steady,rules,probe-storm] [--no-pin]
- *           [--jdk VERSION_PREFIX] [--probe-connections N] [--probe-seconds S] [--probe-jitters none,10%,...]</pre>
+ * <pre>BenchMain --agent JAR [--quick] [--no-pin]
+ *           [--only startup,connection,storm,memory,steady,rules,probe-storm,probe-storm-attach]
+ *           [--jdk VERSION_PREFIX] [--probe-connections N] [--probe-seconds S] [--probe-jitters none,10%,...]
+ *           [--probe-attach-at S] [--probe-attach-values user_timeout=30s]</pre>
  *
  * Steady traffic (JMH), what ten rules cost, and the probe storm (issue 19, item 6: idle connections whose keepalive
  * probes fall due together, minutes per variant) are not targets of issue 21: they run only when named in
- * {@code --only}.
+ * {@code --only}; {@code probe-storm-attach} runs the storm with and without a re-attach that lowers the user timeout
+ * while the probes are due (variants {@code J+attach}).
  */
 public final class BenchMain {
 
@@ -163,7 +168,7 @@ public final class BenchMain {
         if (only.contains("rules")) {
             rules(java);
         }
-        if (only.contains("probe-storm")) {
+        if (only.contains("probe-storm") || only.contains("probe-storm-attach")) {
             probeStorm(java);
         }
     }
@@ -802,7 +807,10 @@ public final class BenchMain {
     private void probeStorm(Path java) throws Exception {
         int connections = Integer.parseInt(option("--probe-connections", "19900"));
         int seconds = Integer.parseInt(option("--probe-seconds", "180"));
-        List<String> jitters = Arrays.asList(option("--probe-jitters", "none,10%,50%").split(","));
+        // a variant "J+attach": the same storm, and at --probe-attach-at s after the burst both JVMs are attached
+        // again with the same settings plus --probe-attach-values (a lower user_timeout, issue 19)
+        List<String> jitters = Arrays.asList(option("--probe-jitters", only.contains("probe-storm")
+                ? "none,10%,50%" : "none,none+attach,10%,10%+attach").split(","));
         String backlog = Files.readAllLines(Paths.get("/proc/sys/net/core/netdev_max_backlog")).get(0).trim();
         // several listeners: no accept queue (somaxconn) has to hold the burst alone
         int listeners = Math.max(1, (connections + 4095) / 4096);
@@ -819,14 +827,20 @@ public final class BenchMain {
             say(String.format("%nProbe storm (issue 19 item 6): %,d loopback connections opened in one burst from a "
                     + "client JVM to a server JVM (%d listeners), both with the agent's defaults (keepalive idle 60 s, "
                     + "interval 10 s, count 6, user_timeout 2 min; log.level=warn), then held idle %d s; "
-                    + "net.core.netdev_max_backlog %s. Drops and TcpExt counters are machine-wide deltas over the hold;"
-                    + " \"ended\" counts connections either end saw ended by the kernel (union of both ends):%n%n"
-                    + "| keepalive.jitter | opened (burst) "
-                    + "| first probes due, s after the burst (ss: whole seconds, both ends) "
+                    + "net.core.netdev_max_backlog %s at the start. Drops and TcpExt counters are machine-wide deltas "
+                    + "over the hold; \"ended\" counts connections either end saw ended by the kernel (union of both "
+                    + "ends). \"+attach\": both JVMs attached again %s s after the burst with the variant's settings "
+                    + "plus %s:%n%n"
+                    + "| keepalive.jitter | netdev_max_backlog | load avg 1 min (start / end) | opened (burst) "
+                    + "| first probes due, s after the burst (/proc/net/tcp, both ends) "
+                    + "| largest timer-wheel expiry (ends; expiries) "
                     + "| keepalive probes sent | loopback packets dropped (by CPU) | TcpExt aborts on timeout "
                     + "| connections ended | ends seen: client timeout/reset/eof, server timeout/reset/eof "
-                    + "| ended, s after the burst |%n| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-                    connections, listeners, seconds, backlog));
+                    + "| ended, s after the burst | attach: s after the burst; client, server "
+                    + "| ended before the attach / within 10 s after it / later |%n"
+                    + "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+                    connections, listeners, seconds, backlog, option("--probe-attach-at", "62"),
+                    option("--probe-attach-values", "user_timeout=30s")));
             rows.forEach(this::say);
             say("\nLoopback drops by second after the burst (second: packets):\n");
             timelines.forEach(this::say);
@@ -836,15 +850,19 @@ public final class BenchMain {
     }
 
     /** One variant: its table row and its line of drops over time. */
-    private String[] probeStormVariant(Path java, int connections, int seconds, int listeners, String jitter)
+    private String[] probeStormVariant(Path java, int connections, int seconds, int listeners, String variant)
             throws Exception {
+        boolean attach = variant.endsWith("+attach");
+        String jitter = attach ? variant.substring(0, variant.length() - "+attach".length()) : variant;
         String javaagent = "-javaagent:" + agent + "=log.level=warn"
                 + (jitter.equals("none") ? "" : ",keepalive.jitter=" + jitter);
+        String backlog = Files.readAllLines(Paths.get("/proc/sys/net/core/netdev_max_backlog")).get(0).trim();
+        String loadStart = loadAverage();
         Path serverEnded = work.resolve("probe-storm-server-ended.txt");
         Path clientEnded = work.resolve("probe-storm-client-ended.txt");
         Files.deleteIfExists(serverEnded);
         Files.deleteIfExists(clientEnded);
-        System.out.println("(probe storm, keepalive.jitter " + jitter + ": " + seconds + " s of idle connections)");
+        System.out.println("(probe storm, " + variant + ": " + seconds + " s of idle connections)");
         Thread watchdog = new Thread(() -> {
             try {
                 Thread.sleep((seconds + 600) * 1000L);
@@ -873,6 +891,28 @@ public final class BenchMain {
             long burstEnd = System.currentTimeMillis();
             expect(serverOut, "accepted ", "server");
             double[] timers = keepaliveTimers(ports, burstEnd);
+            Process serverEnd = server;
+            Process clientEnd = client;
+            String[] attached = {"-", "-"};
+            long[] attachWindow = {Long.MAX_VALUE, Long.MAX_VALUE};
+            Thread attacher = null;
+            if (attach) {
+                attacher = new Thread(() -> {
+                    try {
+                        long at = burstEnd + Long.parseLong(option("--probe-attach-at", "62")) * 1000L;
+                        Thread.sleep(Math.max(0, at - System.currentTimeMillis()));
+                        attachWindow[0] = System.currentTimeMillis();
+                        String[] lines = attachBoth(java, jitter, clientEnd.pid(), serverEnd.pid());
+                        attachWindow[1] = System.currentTimeMillis();
+                        attached[0] = String.format("%.1f-%.1f", (attachWindow[0] - burstEnd) / 1000.0,
+                                (attachWindow[1] - burstEnd) / 1000.0);
+                        attached[1] = lines[0] + "; " + lines[1];
+                    } catch (Exception e) {
+                        attached[1] = "failed: " + e;
+                    }
+                }, "probe-storm-attach");
+                attacher.start();
+            }
             Map<Long, Long> dropsBySecond = Collections.synchronizedMap(new TreeMap<>());
             sampler = new Thread(() -> {
                 try {
@@ -898,8 +938,12 @@ public final class BenchMain {
             }
             long dropped = Arrays.stream(dropsAfter).sum() - Arrays.stream(drops).sum();
             Map<String, Long> tcpAfter = tcpExt();
+            String loadEnd = loadAverage();
             sampler.interrupt();
             sampler.join();
+            if (attacher != null) {
+                attacher.join();
+            }
             for (Process end : List.of(server, client)) {
                 end.getOutputStream().write("report\n".getBytes(StandardCharsets.UTF_8));
                 end.getOutputStream().flush();
@@ -916,19 +960,37 @@ public final class BenchMain {
             String when = ended.isEmpty() ? "-" : String.format("%.0f-%.0f",
                     (ended.values().stream().mapToLong(Long::longValue).min().getAsLong() - burstEnd) / 1000.0,
                     (ended.values().stream().mapToLong(Long::longValue).max().getAsLong() - burstEnd) / 1000.0);
-            String row = String.format("| %s | %,d (%.1f s) | %.1f-%.1f (%,d ends) | %,d | %,d (%s) | %,d "
-                    + "| **%,d** (%.1f %%) | %s/%s/%s%s, %s/%s/%s%s | %s |", jitter, Integer.parseInt(opened[1]),
+            long before = ended.values().stream().filter(t -> t < attachWindow[0]).count();
+            long atOnce = ended.values().stream().filter(t -> t >= attachWindow[0] && t < attachWindow[1] + 10_000)
+                    .count();
+            String split = attach ? String.format("%,d / %,d / %,d", before, atOnce, ended.size() - before - atOnce)
+                    : "-";
+            String row = String.format("| %s | %s | %s / %s | %,d (%.1f s) | %.1f-%.1f (%,d ends) | %s | %,d "
+                    + "| %,d (%s) | %,d | **%,d** (%.1f %%) | %s/%s/%s%s, %s/%s/%s%s | %s | %s | %s |", variant,
+                    backlog, loadStart, loadEnd, Integer.parseInt(opened[1]),
                     Long.parseLong(opened[2]) / 1000.0, timers[1], timers[2], (long) timers[0],
+                    timers[3] < 0 ? "?" : String.format("%,d (%,d)", (long) timers[3], (long) timers[4]),
                     delta(tcp, tcpAfter, "TCPKeepAlive"), dropped, byCpu, delta(tcp, tcpAfter, "TCPAbortOnTimeout"),
                     ended.size(), 100.0 * ended.size() / connections, clientEnds[3], clientEnds[5], clientEnds[7],
                     clientEnds[9].equals("0") ? "" : " (other " + clientEnds[9] + ")", serverEnds[3], serverEnds[5],
-                    serverEnds[7], serverEnds[9].equals("0") ? "" : " (other " + serverEnds[9] + ")", when);
-            StringBuilder timeline = new StringBuilder("- " + jitter + ": ");
+                    serverEnds[7], serverEnds[9].equals("0") ? "" : " (other " + serverEnds[9] + ")", when,
+                    attach ? attached[0] + " s; " + attached[1] : "-", split);
+            StringBuilder timeline = new StringBuilder("- " + variant + ": ");
             synchronized (dropsBySecond) {
                 dropsBySecond.forEach((second, count) -> timeline.append(second).append(": ").append(count)
                         .append(", "));
             }
             System.out.println(row);
+            // every TcpExt and Tcp counter that moved over the hold (machine-wide), for what the row does not show
+            StringBuilder moved = new StringBuilder("(" + variant + ": TcpExt/Tcp counters that moved:");
+            Map<String, Long> tcpStart = new TreeMap<>(tcp);
+            tcpAfter.forEach((name, value) -> {
+                long d = value - tcpStart.getOrDefault(name, 0L);
+                if (d != 0) {
+                    moved.append(' ').append(name).append('=').append(d);
+                }
+            });
+            System.out.println(moved.append(')'));
             return new String[] {row, dropsBySecond.isEmpty() ? timeline + "none"
                     : timeline.substring(0, timeline.length() - 2)};
         } finally {
@@ -984,43 +1046,135 @@ public final class BenchMain {
     }
 
     /**
-     * The keepalive timers of the storm's connections as the kernel holds them, read with ss: the number of ends
-     * with one, and the first and last due, in seconds after the burst.
+     * The keepalive timers of the storm's connections as the kernel holds them, read from /proc/net/tcp6 and tcp
+     * (their expiry in 1/100 s): the number of ends with one, the first and last due in seconds after the burst, and
+     * how many ends share the largest expiry of the kernel's timer wheel, and the number of expiries. The wheel keeps
+     * a timer due in delta jiffies at level n, the first with delta &lt; 63 &lt;&lt; 3n, and runs it at the next
+     * multiple of 2^3n jiffies (kernel/time/timer.c, calc_wheel_index): a 60 s timer at HZ=250 waits for a multiple of
+     * 512 jiffies (2.048 s), and every timer of that bucket runs in one timer softirq, so the probes of a bucket
+     * reach loopback's per-CPU backlog together. The current jiffies come from /proc/timer_list (root only; without
+     * it the last two figures are -1).
      */
     private static double[] keepaliveTimers(String ports, long burstEnd) throws Exception {
-        List<String> command = new ArrayList<>(List.of("ss", "-tnoH", "state", "established", "("));
+        Set<Integer> listeners = new TreeSet<>();
         for (String port : ports.split(",")) {
-            if (command.size() > 5) {
-                command.add("or");
-            }
-            command.addAll(List.of("sport", "=", ":" + port, "or", "dport", "=", ":" + port));
+            listeners.add(Integer.parseInt(port));
         }
-        command.add(")");
-        Process ss = new ProcessBuilder(command).redirectErrorStream(true).start();
+        long[] jiffiesBefore = jiffies();
         long when = System.currentTimeMillis();
+        List<String> lines = new ArrayList<>();
+        for (String file : List.of("/proc/net/tcp6", "/proc/net/tcp")) {
+            lines.addAll(Files.readAllLines(Paths.get(file)));
+        }
+        long[] jiffiesAfter = jiffies();
+        long hz = jiffiesBefore == null || jiffiesAfter == null ? -1 : hz();
         double first = Double.MAX_VALUE;
         double last = -1;
         long ends = 0;
-        Pattern timer = Pattern.compile("timer:\\(keepalive,([^,]+),");
-        Pattern part = Pattern.compile("(\\d+)(min|sec|ms)");
-        for (String line : new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-            Matcher m = timer.matcher(line);
-            if (!m.find()) {
+        Map<Long, Long> buckets = new TreeMap<>();
+        Set<String> seen = new TreeSet<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String[] f = lines.get(i).trim().split("\\s+");
+            // established, keepalive timer pending; once per inode: while other processes open and close sockets,
+            // the kernel's listing, read in pages, may repeat a line
+            if (f.length < 10 || !f[3].equals("01") || !f[5].startsWith("02:") || !seen.add(f[9])) {
                 continue;
             }
-            long ms = 0;
-            Matcher p = part.matcher(m.group(1));
-            while (p.find()) {
-                long n = Long.parseLong(p.group(1));
-                ms += p.group(2).equals("min") ? n * 60_000 : p.group(2).equals("sec") ? n * 1000 : n;
+            int local = Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16);
+            int remote = Integer.parseInt(f[2].substring(f[2].indexOf(':') + 1), 16);
+            // 127.0.0.1 (IPv4 or IPv4-mapped) on the listener's side: other connections may use the same number
+            if (!(listeners.contains(local) && f[1].contains("0100007F:"))
+                    && !(listeners.contains(remote) && f[2].contains("0100007F:"))) {
+                continue;
             }
-            double due = (when - burstEnd + ms) / 1000.0;
+            long clock = Long.parseLong(f[5].substring(3), 16);  // USER_HZ = 100
+            double due = (when - burstEnd + clock * 10) / 1000.0;
             first = Math.min(first, due);
             last = Math.max(last, due);
             ends++;
+            if (hz > 0) {
+                // each line's delta is from the jiffies when it was written: interpolated over the read
+                long now = jiffiesBefore[0] + (jiffiesAfter[0] - jiffiesBefore[0]) * i / lines.size();
+                long delta = clock * hz / 100 + hz / 200;
+                int level = 0;
+                while (level < 8 && delta >= 63L << (3 * level)) {
+                    level++;
+                }
+                long expiry = (((now + delta) >> (3 * level)) + 1) << (3 * level);
+                buckets.merge(expiry, 1L, Long::sum);
+            }
         }
-        ss.waitFor();
-        return new double[] {ends, ends == 0 ? 0 : first, last};
+        long largest = buckets.values().stream().mapToLong(Long::longValue).max().orElse(hz > 0 ? 0 : -1);
+        return new double[] {ends, ends == 0 ? 0 : first, last, largest, hz > 0 ? buckets.size() : -1};
+    }
+
+    /** The kernel's jiffies, from /proc/timer_list, or null if it cannot be read. */
+    private static long[] jiffies() {
+        try (BufferedReader in = Files.newBufferedReader(Paths.get("/proc/timer_list"))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.startsWith("jiffies:")) {
+                    return new long[] {Long.parseLong(line.substring("jiffies:".length()).trim())};
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not root
+        }
+        return null;
+    }
+
+    /** HZ: jiffies over half a second, rounded to the nearest of the kernel's choices. */
+    private static long hz() throws InterruptedException {
+        long[] a = jiffies();
+        long start = System.nanoTime();
+        Thread.sleep(500);
+        long[] b = jiffies();
+        double measured = (b[0] - a[0]) / ((System.nanoTime() - start) / 1e9);
+        long best = 100;
+        for (long hz : new long[] {100, 250, 300, 1000}) {
+            if (Math.abs(hz - measured) < Math.abs(best - measured)) {
+                best = hz;
+            }
+        }
+        return best;
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readAllLines(Paths.get("/proc/loadavg")).get(0).split(" ")[0];
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    /**
+     * Attaches the agent again to both ends at once, with the variant's settings plus {@code --probe-attach-values};
+     * returns each command's "connections open before the attach" line (shortened).
+     */
+    private String[] attachBoth(Path java, String jitter, long clientPid, long serverPid) throws Exception {
+        List<Process> attaches = new ArrayList<>();
+        for (long pid : new long[] {clientPid, serverPid}) {
+            List<String> command = new ArrayList<>(List.of(java.toString(), "-jar", agent.toString(), "attach",
+                    Long.toString(pid), "log.level=warn"));
+            if (!jitter.equals("none")) {
+                command.add("keepalive.jitter=" + jitter);
+            }
+            command.addAll(Arrays.asList(option("--probe-attach-values", "user_timeout=30s").split(",")));
+            attaches.add(new ProcessBuilder(command).redirectErrorStream(true).start());
+        }
+        String[] lines = new String[2];
+        Pattern hardened = Pattern.compile("hardened (\\d+)");
+        Pattern deferred = Pattern.compile("lowered later on (\\d+)");
+        for (int i = 0; i < 2; i++) {
+            String out = new String(attaches.get(i).getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            attaches.get(i).waitFor();
+            Files.writeString(work.resolve("probe-storm-attach-" + (i == 0 ? "client" : "server") + ".txt"), out);
+            Matcher h = hardened.matcher(out);
+            Matcher d = deferred.matcher(out);
+            lines[i] = h.find() ? "hardened " + h.group(1) + ", user_timeout deferred on " + (d.find() ? d.group(1)
+                    : "0") : "exit " + attaches.get(i).exitValue() + ": " + out.trim().replace('\n', ' ');
+        }
+        return lines;
     }
 
     /** Packets dropped because a CPU's backlog was full (loopback's only queue), all CPUs. */

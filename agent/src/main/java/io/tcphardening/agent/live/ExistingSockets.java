@@ -5,12 +5,14 @@ import io.tcphardening.agent.instrument.JdkInternals;
 import io.tcphardening.agent.settings.Decision;
 import io.tcphardening.agent.settings.Settings;
 import java.io.FileDescriptor;
+import java.io.IOException;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -133,6 +135,13 @@ public final class ExistingSockets {
      * Lowers the deferred user timeouts on a daemon thread of its own (the attach listener must not wait), each once
      * its connection is out of its probe cycle: a probe answered resets the cycle, and a dead peer's connection ends
      * by itself. After a minute what is left gets the new value anyway: the operator asked for it.
+     *
+     * <p>A connection still in its cycle is not touched at all until then, as the kernel reports it in
+     * {@code /proc/self/net/tcp} and {@code tcp6} (one read per round for all of them): setting its options again
+     * would set TCP_KEEPIDLE again, and Linux then re-arms the keepalive timer at once for a connection already silent
+     * that long ({@code tcp_sock_set_keepidle_locked}), so every round would send a probe and count it: a connection
+     * without a user timeout would reach {@code keepalive.count} after count rounds of 2 s instead of count
+     * intervals.
      */
     private void retryLater(SocketHardener hardener, List<ProcTcpSockets.Entry> sockets, List<Boolean> accepted) {
         Thread retry = new Thread(new Runnable() {
@@ -146,7 +155,12 @@ public final class ExistingSockets {
                     } catch (InterruptedException e) {
                         return;
                     }
+                    Map<Long, Boolean> cycle = attempt == RETRIES ? null : inCycle();
                     for (int i = waiting.size() - 1; i >= 0; i--) {
+                        // not listed (closed, or a line the paged listing skipped): tried, the hardener decides
+                        if (cycle != null && Boolean.TRUE.equals(cycle.get(waiting.get(i).inode))) {
+                            continue;  // still probing or retransmitting: left as it is for this round
+                        }
                         String reason = harden(hardener, waiting.get(i), waitingAccepted.get(i), attempt == RETRIES);
                         if (!SocketHardener.DEFERRED.equals(reason)) {
                             waiting.remove(i);  // lowered, or closed meanwhile
@@ -158,6 +172,36 @@ public final class ExistingSockets {
         }, "tcp-hardening-attach-retry");
         retry.setDaemon(true);
         retry.start();
+    }
+
+    /**
+     * This process's TCP sockets by inode: whether each is in a probe cycle or retransmitting, the columns
+     * {@code timeout} (icsk_probes_out, decimal) and {@code retrnsmt} (icsk_retransmits, hex) of {@code
+     * /proc/self/net/tcp} and {@code tcp6}; null if they cannot be read (then every socket is tried as before).
+     */
+    private static Map<Long, Boolean> inCycle() {
+        Map<Long, Boolean> sockets = new HashMap<>();
+        try {
+            for (String table : new String[] {"/proc/self/net/tcp", "/proc/self/net/tcp6"}) {
+                List<String> lines;
+                try {
+                    lines = Files.readAllLines(Paths.get(table));
+                } catch (java.nio.file.NoSuchFileException e) {
+                    continue;  // no IPv6
+                }
+                for (int i = 1; i < lines.size(); i++) {
+                    // sl local remote st tx:rx tr:when retrnsmt uid timeout inode ...
+                    String[] f = lines.get(i).trim().split("\\s+");
+                    if (f.length > 9) {
+                        sockets.put(Long.parseLong(f[9]),
+                                Integer.parseInt(f[8]) != 0 || Long.parseLong(f[6], 16) != 0);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        return sockets;
     }
 
     /**
