@@ -461,9 +461,23 @@ class RulesIT {
             String[] end = end(conn, accepted);
             int local = Integer.parseInt(end[3]);
             int remote = Integer.parseInt(end[4]);
-            return kernel.stream().filter(s -> s.localPort == local && s.remotePort == remote).findFirst()
-                    .orElseThrow(() -> new AssertionError("no kernel socket for " + String.join(" ", end) + "\n"
-                            + describe()));
+            List<KernelSocket> found = kernel.stream().filter(s -> s.localPort == local && s.remotePort == remote)
+                    .collect(Collectors.toList());
+            if (found.size() > 1) {
+                // an IPv4 and an IPv6 connection may share both port numbers (two listeners of one port, and each
+                // family has its own ephemeral ports): the destination's family tells them apart
+                boolean v6 = conn.spec.contains(":::1") || conn.spec.contains("/::1");
+                boolean v4 = conn.spec.contains("127.0.0.1");
+                if (v6 != v4) {
+                    found = found.stream().filter(s -> s.remote.startsWith("[::1]") == v6)
+                            .collect(Collectors.toList());
+                }
+            }
+            if (found.size() != 1) {
+                throw new AssertionError(found.size() + " kernel sockets for " + String.join(" ", end) + ": " + found
+                        + "\n" + describe());
+            }
+            return found.get(0);
         }
 
         private String[] end(Conn conn, boolean accepted) {

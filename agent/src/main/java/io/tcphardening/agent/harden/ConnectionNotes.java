@@ -31,6 +31,8 @@ final class ConnectionNotes {
     private final Map<Object, Note> notes = new WeakHashMap<>();
     /** Whether any note was ever taken: spares every connection a synchronized look-up in the common case. */
     private volatile boolean any;
+    /** Whether the application ever wrote one of the options: with rules, decisions are noted but values rarely. */
+    private volatile boolean written;
 
     private Note note(Object socket) {
         any = true;
@@ -69,6 +71,7 @@ final class ConnectionNotes {
     }
 
     synchronized void applicationWrote(Object socket, TcpOption option, int value) {
+        written = true;
         Note note = note(socket);
         note.written |= 1 << option.ordinal();
         note.values[option.ordinal()] = value;
@@ -76,7 +79,7 @@ final class ConnectionNotes {
 
     /** The application's values by option ({@link #NONE} where it wrote none), or null if it wrote none. */
     int[] applicationValues(Object socket) {
-        if (!any) {
+        if (!written) {
             return null;
         }
         synchronized (this) {
