@@ -13,6 +13,7 @@ import io.tcphardening.agent.settings.Settings;
 import io.tcphardening.agent.settings.TcpOption;
 import java.io.FileDescriptor;
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketOption;
@@ -863,12 +864,44 @@ public final class SocketHardener implements AgentState {
             return text.toString();
         }
 
+        /**
+         * The text of an IPv4 address, from a small cache: a service's connections come from few peers, and the log
+         * thread formatted the same few addresses for every line. IPv6 addresses are formatted each time (equal
+         * addresses may differ in their scope, which the text shows).
+         */
+        private static String hostAddress(InetAddress address) {
+            if (!(address instanceof Inet4Address)) {
+                return address.getHostAddress();
+            }
+            int slot = address.hashCode() & (HOSTS.length - 1);
+            HostText known = HOSTS[slot];
+            if (known != null && known.address.equals(address)) {
+                return known.text;
+            }
+            String text = address.getHostAddress();
+            HOSTS[slot] = new HostText(address, text);
+            return text;
+        }
+
+        private static final HostText[] HOSTS = new HostText[64];
+
+        /** Immutable, so that a slot read by one thread while another replaces it is either entry, whole. */
+        private static final class HostText {
+            final InetAddress address;
+            final String text;
+
+            HostText(InetAddress address, String text) {
+                this.address = address;
+                this.text = text;
+            }
+        }
+
         static StringBuilder address(StringBuilder text, InetSocketAddress address) {
             if (address == null) {
                 return text.append('?');
             }
             // getHostAddress, never getHostName: a log line must not cause a DNS look-up
-            String host = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
+            String host = address.getAddress() == null ? address.getHostString() : hostAddress(address.getAddress());
             return (host.indexOf(':') >= 0 ? text.append('[').append(host).append(']') : text.append(host))
                     .append(':').append(address.getPort());
         }

@@ -572,6 +572,31 @@ public final class HardeningLog {
      * JVM's start.
      */
     static String timestamp(long epochMillis) {
+        long second = Math.floorDiv(epochMillis, 1000L);
+        Second stamped = lastSecond;
+        if (stamped == null || stamped.second != second) {
+            stamped = new Second(second, toTheSecond(second * 1000L));
+            lastSecond = stamped;
+        }
+        StringBuilder text = new StringBuilder(24).append(stamped.text);
+        return pad(text, (int) Math.floorMod(epochMillis, 1000L), 3).append('Z').toString();
+    }
+
+    /** The last second a line was stamped in, as text up to its fraction: a storm's lines share it. */
+    private static volatile Second lastSecond;
+
+    private static final class Second {
+        final long second;
+        final String text;
+
+        Second(long second, String text) {
+            this.second = second;
+            this.text = text;
+        }
+    }
+
+    /** {@code 2026-12-03T16:42:39.}: the date and time of a whole second, up to the fraction. */
+    private static String toTheSecond(long epochMillis) {
         long days = Math.floorDiv(epochMillis, 86_400_000L);
         long millisOfDay = Math.floorMod(epochMillis, 86_400_000L);
         // days to year, month, day: eras of 400 years (146,097 days) that begin on 1 March, so leap days fall last
@@ -590,8 +615,7 @@ public final class HardeningLog {
         pad(text, day, 2).append('T');
         pad(text, (int) (millisOfDay / 3_600_000), 2).append(':');
         pad(text, (int) (millisOfDay / 60_000 % 60), 2).append(':');
-        pad(text, (int) (millisOfDay / 1000 % 60), 2).append('.');
-        return pad(text, (int) (millisOfDay % 1000), 3).append('Z').toString();
+        return pad(text, (int) (millisOfDay / 1000 % 60), 2).append('.').toString();
     }
 
     private static StringBuilder pad(StringBuilder text, int value, int digits) {
