@@ -105,7 +105,6 @@ public final class Agent {
             if (running != null || log == null) {
                 String before = running.settings().describeAll();
                 running.update(settings);
-                running.listSocketsBefore(true, JdkInternals.open(inst));
                 runningLog.warn("settings replaced for new connections: " + settings.describeAll());
                 if (live) {
                     report.add("settings of the running agent replaced for new connections: " + settings.describeAll()
@@ -190,14 +189,14 @@ public final class Agent {
     private static SocketHardener install(Settings settings, Instrumentation inst, HardeningLog log, boolean live)
             throws Exception {
         JdkInternals jdk = JdkInternals.open(inst);
-        SocketHardener hardener = new SocketHardener(settings, jdkSocketRoute(jdk), log);
+        SocketHardener hardener = new SocketHardener(settings, jdkSocketRoute(jdk), log, jdk);
         Hooks hooks = new Hooks(hardener, log);
         BridgeInjector.inject(jdk, hooks, hooks, hooks.connects, hooks.writes);
         JdkClassPatcher.loadClasses();
         // Register first, then retransform what is loaded already: a target may load in between.
         inst.addTransformer(new SocketTransformer(log), true);
         boolean socketsMayExist = retransformLoaded(inst);
-        hardener.listSocketsBefore(socketsMayExist || live, jdk);
+        hardener.listSocketsBefore(socketsMayExist || live);
         return hardener;
     }
 

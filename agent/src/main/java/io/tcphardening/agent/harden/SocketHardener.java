@@ -45,6 +45,8 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class SocketHardener implements AgentState {
 
     private final JdkSocketRoute route;
+    /** The JDK's packages as opened at start: {@link SocketsBefore} looks descriptor numbers up through them. */
+    private final JdkInternals jdkInternals;
     private final HardeningLog log;
     /** Created at the first Netty hook: an application without Netty loads none of the agent's Netty support. */
     private volatile NettyChannels netty;
@@ -68,10 +70,11 @@ public final class SocketHardener implements AgentState {
         }
     };
 
-    public SocketHardener(Settings settings, JdkSocketRoute route, HardeningLog log) {
+    public SocketHardener(Settings settings, JdkSocketRoute route, HardeningLog log, JdkInternals jdk) {
         this.settings = settings;
         this.route = route;
         this.log = log;
+        this.jdkInternals = jdk;
     }
 
     private NettyChannels netty() {
@@ -104,12 +107,13 @@ public final class SocketHardener implements AgentState {
     }
 
     /**
-     * New settings for new connections. Until {@link #listSocketsBefore} lists the sockets open now, every connection
-     * is read back: one created a moment ago may hold the old values.
+     * New settings for new connections. Until the sockets open now are listed, every connection is read back: one
+     * created a moment ago may hold the old values; after, those listed are.
      */
     public void update(Settings newSettings) {
         before = SocketsBefore.UNKNOWN;
         settings = newSettings;
+        listSocketsBefore(true);
     }
 
     /**
@@ -117,11 +121,11 @@ public final class SocketHardener implements AgentState {
      * class had been used before the agent's hooks (a start where the agent came first), so that no socket can hold
      * other values than the hooks wrote; otherwise the sockets open now are listed (see {@link SocketsBefore}).
      */
-    public void listSocketsBefore(boolean socketsMayExist, JdkInternals jdk) {
+    public void listSocketsBefore(boolean socketsMayExist) {
         SocketsBefore listed;
         try {
-            listed = socketsMayExist ? SocketsBefore.listed(jdk.privateLookup(jdk.jdkClass("sun.nio.ch.IOUtil")))
-                    : SocketsBefore.NONE;
+            listed = socketsMayExist ? SocketsBefore.listed(jdkInternals.privateLookup(
+                    jdkInternals.jdkClass("sun.nio.ch.IOUtil"))) : SocketsBefore.NONE;
         } catch (IOException | ReflectiveOperationException | RuntimeException e) {
             log.debug("sockets open before the settings not listed, every connection's options are read back: " + e);
             listed = SocketsBefore.UNKNOWN;
