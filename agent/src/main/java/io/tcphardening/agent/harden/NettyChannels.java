@@ -13,40 +13,84 @@ import java.net.SocketAddress;
  * against Netty, so it adds nothing to an application without Netty, and it finds relocated copies (gRPC's
  * {@code io.grpc.netty.shaded.io.netty}) by the shape of their class names rather than by a package.
  *
- * <p>Options go through the channel's config setters and getters, Netty's own native setsockopt and getsockopt, so
- * that Netty's view of the channel stays right. The NIO transport is not here: its channels are JDK SocketChannels,
- * hardened once, by the JDK hooks.
+ * <p>Options go through Netty's own native setsockopt and getsockopt, so that Netty's view of the channel stays right:
+ * the methods of the channel's {@code LinuxSocket}, which its config's setters call, and which the agent does not hook.
+ * The config's setters are hooked as the application's writes, so the agent's own writes pass them only where a
+ * Netty version hides its socket, and are then marked as the agent's ({@link #agentWriting}). The NIO transport is
+ * not here: its channels are JDK SocketChannels, hardened once, by the JDK hooks.
  */
 final class NettyChannels {
 
-    /** Class-name suffixes of the native TCP channels, after Netty's root package; and the transport's name. */
+    /**
+     * Class-name suffixes of the native TCP channels, after Netty's root package; the transport's name; and whether
+     * the agent hooks its connect, where a client channel's rule is decided and written before the SYN (the
+     * incubator's io_uring has no such hook: decided when active).
+     */
     private static final String[][] CHANNELS = {
-        {"channel.epoll.EpollSocketChannel", "epoll"},
-        {"channel.uring.IoUringSocketChannel", "io_uring"},
-        {"incubator.channel.uring.IOUringSocketChannel", "io_uring"},
+        {"channel.epoll.EpollSocketChannel", "epoll", "connect hooked"},
+        {"channel.uring.IoUringSocketChannel", "io_uring", "connect hooked"},
+        {"incubator.channel.uring.IOUringSocketChannel", "io_uring", ""},
     };
 
-    /** One Netty native channel class: its methods, and those of its config. */
+    /** Set while the agent writes an option through a config setter, which hands the write to the agent's hook. */
+    private static final ThreadLocal<Boolean> WRITING = new ThreadLocal<>();
+
+    /** Whether this thread is inside the agent's own write through a Netty config setter. */
+    static boolean agentWriting() {
+        return WRITING.get() != null;
+    }
+
+    /** One Netty native channel class: its methods, those of its config, and of its socket where it can reach it. */
     static final class Type {
         final String kind;
+        /** Whether a client channel's options were written at its connect (see {@link #CHANNELS}). */
+        final boolean connectHooked;
         private final Method config;
         private final Method parent;
         private final Method localAddress;
         private final Method remoteAddress;
         private final Method isRegistered;
         private final Method isOpen;
+        /** The channel's {@code LinuxSocket} and its option methods; null where this Netty version hides them. */
+        private final Field socket;
+        private final OptionMethods socketOptions;
 
-        Type(Class<?> channel, String transport, String root) throws ReflectiveOperationException {
+        Type(Class<?> channel, String transport, String root, boolean connectHooked)
+                throws ReflectiveOperationException {
             this.kind = "Netty " + transport + (root.equals("io.netty") ? "" : " (" + root + ")");
+            this.connectHooked = connectHooked;
             // All made accessible: a method that is not checks its caller's access at every call, which was a
             // tenth of the agent's time on a Netty connection. (isOpen is declared by io_uring's package-private
             // AbstractIoUringChannel, and io_uring's config is not public either.)
-            this.config = ConfigType.accessible(channel.getMethod("config"));
-            this.parent = ConfigType.accessible(channel.getMethod("parent"));
-            this.localAddress = ConfigType.accessible(channel.getMethod("localAddress"));
-            this.remoteAddress = ConfigType.accessible(channel.getMethod("remoteAddress"));
-            this.isRegistered = ConfigType.accessible(channel.getMethod("isRegistered"));
-            this.isOpen = ConfigType.accessible(channel.getMethod("isOpen"));
+            this.config = accessible(channel.getMethod("config"));
+            this.parent = accessible(channel.getMethod("parent"));
+            this.localAddress = accessible(channel.getMethod("localAddress"));
+            this.remoteAddress = accessible(channel.getMethod("remoteAddress"));
+            this.isRegistered = accessible(channel.getMethod("isRegistered"));
+            this.isOpen = accessible(channel.getMethod("isOpen"));
+            Field linuxSocket = null;
+            OptionMethods options = null;
+            try {
+                linuxSocket = socketField(channel);
+                options = linuxSocket == null ? null : new OptionMethods(linuxSocket.getType(), true);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                linuxSocket = null;  // through the config
+            }
+            this.socket = options == null ? null : linuxSocket;
+            this.socketOptions = options;
+        }
+
+        /** The {@code LinuxSocket socket} field of the channel's class or a superclass, made accessible; or null. */
+        private static Field socketField(Class<?> channel) {
+            for (Class<?> c = channel; c != null; c = c.getSuperclass()) {
+                for (Field field : c.getDeclaredFields()) {
+                    if (field.getName().equals("socket") && field.getType().getSimpleName().equals("LinuxSocket")) {
+                        field.setAccessible(true);
+                        return field;
+                    }
+                }
+            }
+            return null;
         }
 
         /**
@@ -67,25 +111,44 @@ final class NettyChannels {
 
     }
 
-    /** The setters and getters of one native channel config class (io_uring's is not public: made accessible). */
-    static final class ConfigType {
+    /**
+     * The setters and getters of the five options on a native channel config class, or on a {@code LinuxSocket}
+     * (package-private, as io_uring's config: made accessible), same names on both.
+     */
+    static final class OptionMethods {
         final Method[] setters = new Method[TcpOption.ALL.length];
         final Method[] getters = new Method[TcpOption.ALL.length];
 
-        ConfigType(Class<?> config) throws NoSuchMethodException {
+        OptionMethods(Class<?> type, boolean declared) throws NoSuchMethodException {
             String[] names = {"KeepAlive", "TcpKeepIdle", "TcpKeepIntvl", "TcpKeepCnt", "TcpUserTimeout"};
             for (TcpOption option : TcpOption.ALL) {
                 String name = names[option.ordinal()];
                 boolean flag = option == TcpOption.KEEPALIVE;
-                setters[option.ordinal()] = accessible(config.getMethod("set" + name, flag ? boolean.class : int.class));
-                getters[option.ordinal()] = accessible(config.getMethod((flag ? "is" : "get") + name));
+                setters[option.ordinal()] = method(type, declared, "set" + name, flag ? boolean.class : int.class);
+                getters[option.ordinal()] = method(type, declared, (flag ? "is" : "get") + name);
             }
         }
 
-        private static Method accessible(Method method) {
-            method.setAccessible(true);
-            return method;
+        /** A public method, or with {@code declared} one of the class or a superclass at any access. */
+        private static Method method(Class<?> type, boolean declared, String name, Class<?>... parameters)
+                throws NoSuchMethodException {
+            if (!declared) {
+                return accessible(type.getMethod(name, parameters));
+            }
+            for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+                try {
+                    return accessible(c.getDeclaredMethod(name, parameters));
+                } catch (NoSuchMethodException e) {
+                    // declared further up (setKeepAlive: Netty's unix Socket)
+                }
+            }
+            throw new NoSuchMethodException(type.getName() + "." + name);
         }
+    }
+
+    private static Method accessible(Method method) {
+        method.setAccessible(true);
+        return method;
     }
 
     /**
@@ -101,33 +164,48 @@ final class NettyChannels {
         if (!(Boolean) type.isOpen.invoke(channel)) {
             return null;
         }
+        if (type.socket != null) {
+            return new Channel(type, type.socketOptions, channel, type.socket.get(channel), false);
+        }
         Object config = type.config(channel);
-        ConfigType configType = configTypes.get(config.getClass());
-        return configType == null ? null : new Channel(type, configType, channel, config);
+        OptionMethods configType = configTypes.get(config.getClass());
+        return configType == null ? null : new Channel(type, configType, channel, config, true);
     }
 
     /** One channel, for the duration of one hardening step on a thread that owns it. */
     private static final class Channel implements OpenSocket {
         private final Type type;
-        private final ConfigType configType;
+        private final OptionMethods methods;
         private final Object channel;
-        private final Object config;
+        /** The channel's LinuxSocket, or its config. */
+        private final Object target;
+        private final boolean hooked;
 
-        Channel(Type type, ConfigType configType, Object channel, Object config) {
+        Channel(Type type, OptionMethods methods, Object channel, Object target, boolean hooked) {
             this.type = type;
-            this.configType = configType;
+            this.methods = methods;
             this.channel = channel;
-            this.config = config;
+            this.target = target;
+            this.hooked = hooked;
         }
 
         @Override
         public void set(TcpOption option, int value) throws Exception {
-            call(configType.setters[option.ordinal()], config, option.toJdkValue(value));
+            if (!hooked) {
+                call(methods.setters[option.ordinal()], target, option.toJdkValue(value));
+                return;
+            }
+            WRITING.set(Boolean.TRUE);
+            try {
+                call(methods.setters[option.ordinal()], target, option.toJdkValue(value));
+            } finally {
+                WRITING.remove();
+            }
         }
 
         @Override
         public int get(TcpOption option) throws Exception {
-            Object value = call(configType.getters[option.ordinal()], config);
+            Object value = call(methods.getters[option.ordinal()], target);
             return value instanceof Boolean ? ((Boolean) value ? 1 : 0) : (Integer) value;
         }
 
@@ -168,11 +246,11 @@ final class NettyChannels {
         }
     };
 
-    private final ClassValue<ConfigType> configTypes = new ClassValue<ConfigType>() {
+    private final ClassValue<OptionMethods> configTypes = new ClassValue<OptionMethods>() {
         @Override
-        protected ConfigType computeValue(Class<?> type) {
+        protected OptionMethods computeValue(Class<?> type) {
             try {
-                return new ConfigType(type);
+                return new OptionMethods(type, false);
             } catch (NoSuchMethodException | RuntimeException e) {
                 log.error("cannot harden channels configured by " + type.getName() + ": " + e);
                 return null;
@@ -186,7 +264,7 @@ final class NettyChannels {
         protected Method computeValue(Class<?> type) {
             try {
                 return type.getName().endsWith(".channel.DefaultChannelPipeline")
-                        ? ConfigType.accessible(type.getMethod("channel")) : null;
+                        ? accessible(type.getMethod("channel")) : null;
             } catch (NoSuchMethodException e) {
                 return null;
             }
@@ -241,7 +319,7 @@ final class NettyChannels {
                 if (name.endsWith("." + channel[0])) {
                     String root = name.substring(0, name.length() - channel[0].length() - 1);
                     try {
-                        return new Type(c, channel[1], root);
+                        return new Type(c, channel[1], root, !channel[2].isEmpty());
                     } catch (ReflectiveOperationException | RuntimeException e) {
                         log.error("cannot harden " + name + " (this Netty version has other methods): " + e);
                         return null;

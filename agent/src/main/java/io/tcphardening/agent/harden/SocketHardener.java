@@ -164,8 +164,7 @@ public final class SocketHardener implements AgentState {
             if (!channel.isAccepted(socket)) {
                 return;
             }
-            decision = decide(current, true, open);
-            notes.decided(socket, decision);
+            decision = decide(current, true, open);  // not noted: decided again from the same addresses when active
         }
         if (!decision.leavesAlone()) {
             setAll(open, decision, channel.kind, current.tracksApplicationValues() ? socket : null);
@@ -200,11 +199,9 @@ public final class SocketHardener implements AgentState {
         NettyChannels.Type channel = netty.type(socket);
         OpenSocket open = channel == null ? null : netty.open(channel, socket);
         Decision decision = open == null ? null : decide(current, destination, -1);
-        if (decision != null) {
-            notes.decided(socket, decision);
-            if (!decision.leavesAlone()) {
-                setAll(open, decision, channel.kind, socket);
-            }
+        // not noted: decided again when active from the channel's remote address, which keeps the host name given
+        if (decision != null && !decision.leavesAlone()) {
+            setAll(open, decision, channel.kind, socket);
         }
     }
 
@@ -243,12 +240,9 @@ public final class SocketHardener implements AgentState {
         OpenSocket open = type == null ? null : netty.open(type, channel);
         if (open != null) {
             boolean wasAccepted = type.isAccepted(channel);
-            Decision decision = current.hasRules() ? notes.decision(channel) : current.defaults();
+            Decision decision = current.hasRules() ? decide(current, wasAccepted, open) : current.defaults();
             boolean logging = log.enabled(LogLevel.INFO);
-            if (decision == null) {
-                decision = decide(current, wasAccepted, open);  // a transport without a connecting hook
-                notes.decided(channel, decision);
-            } else if (!logging && !events.wanted() && before.isNone()
+            if (!logging && !events.wanted() && before.isNone() && (wasAccepted || type.connectHooked)
                     && (!current.tracksApplicationValues() || notes.applicationValues(channel) == null)) {
                 // written by the bootstrap's or the acceptor's hook (or at connecting) before any handler saw it
                 counted(current, decision, type.kind, wasAccepted);
@@ -310,6 +304,12 @@ public final class SocketHardener implements AgentState {
         return jdkSocket.peerAddress(socket) == null ? null : decide(current, jdkSocket, socket, false);
     }
 
+    /** The decision for a Netty channel at a write of the application's, or null before it connects. */
+    private Decision decisionOf(Settings current, NettyChannels.Type type, Object channel) throws Exception {
+        OpenSocket open = type == null ? null : netty().open(type, channel);
+        return open == null || open.remote() == null ? null : decide(current, type.isAccepted(channel), open);
+    }
+
     /** The decision for a JDK connection from the addresses the JDK recorded; the host name only of a connect. */
     private static Decision decide(Settings current, JdkSocketAccess jdkSocket, Object socket, boolean accepted) {
         InetAddress peer = jdkSocket.peerAddress(socket);
@@ -321,13 +321,39 @@ public final class SocketHardener implements AgentState {
                 jdkSocket.peerPort(socket), current.rulesUseLocalPort() ? jdkSocket.localPort(socket) : -1, null);
     }
 
-    /** The decision for a connection from the socket's own addresses: no host name is known here. */
+    /**
+     * The decision for a connection from the socket's own addresses. The host name is known only where the remote
+     * address keeps the one the application gave (a Netty client channel's does; a kernel's getpeername does not).
+     */
     private static Decision decide(Settings current, boolean accepted, OpenSocket open) {
         InetSocketAddress remote = current.rulesUseRemote() || current.rulesUseHost() ? open.remote() : null;
         InetSocketAddress local = accepted && current.rulesUseLocalPort() ? open.local() : null;
-        return current.decide(accepted, remote == null || remote.getAddress() == null ? null
-                        : Match.bytes(remote.getAddress()), remote == null ? -1 : remote.getPort(),
-                local == null ? -1 : local.getPort(), null);
+        InetAddress address = remote == null ? null : remote.getAddress();
+        return current.decide(accepted, address == null ? null : Match.bytes(address),
+                remote == null ? -1 : remote.getPort(), local == null ? -1 : local.getPort(),
+                accepted || address == null || !current.rulesUseHost() ? null : hostGiven(address));
+    }
+
+    /**
+     * The host name an address was made with, read from its text form ("name/literal", or "/literal" without a
+     * name), which never looks a name up; null if it has none. A name that is itself an address literal (Netty
+     * keeps the text the application gave, a literal too) is no name.
+     */
+    static String hostGiven(InetAddress address) {
+        String text = address.toString();
+        int slash = text.indexOf('/');
+        if (slash <= 0) {
+            return null;
+        }
+        boolean literal = true;  // so far digits and dots, as an IPv4 literal
+        for (int i = 0; i < slash; i++) {
+            char c = text.charAt(i);
+            if (c == ':') {
+                return null;  // an IPv6 literal
+            }
+            literal &= c == '.' || c >= '0' && c <= '9';
+        }
+        return literal ? null : text.substring(0, slash);
     }
 
     /**
@@ -350,13 +376,8 @@ public final class SocketHardener implements AgentState {
         if (address == null) {
             return null;
         }
-        String host = null;
-        if (current.rulesUseHost()) {
-            String text = address.toString();  // "name/literal", or "/literal" without a name
-            int slash = text.indexOf('/');
-            host = slash > 0 ? text.substring(0, slash) : null;
-        }
-        return current.decide(false, current.rulesUseRemote() ? Match.bytes(address) : null, port, -1, host);
+        return current.decide(false, current.rulesUseRemote() ? Match.bytes(address) : null, port, -1,
+                current.rulesUseHost() ? hostGiven(address) : null);
     }
 
     private void report(ConnectionLine line, Object notesKey) {
@@ -396,6 +417,9 @@ public final class SocketHardener implements AgentState {
             key = socket;
             listener = jdkSocket.isListener(socket);
         } else {
+            if (NettyChannels.agentWriting()) {
+                return value;  // the agent's own write, through a config setter of a Netty that hides its socket
+            }
             NettyChannels netty = netty();
             channel = netty.channelOfConfig(socket);
             type = channel == null ? null : netty.type(channel);
@@ -406,7 +430,7 @@ public final class SocketHardener implements AgentState {
         if (tracking) {
             notes.applicationWrote(key, option, applicationValue);
             if (current.hasRules() && !listener) {
-                decision = jdkSocket != null ? decisionOf(current, jdkSocket, socket) : notes.decision(key);
+                decision = jdkSocket != null ? decisionOf(current, jdkSocket, socket) : decisionOf(current, type, channel);
                 if (decision == null) {
                     return value;  // decided when it connects, with this value in view
                 }
