@@ -359,12 +359,14 @@ public final class Match {
      */
     static String[] words(String text, boolean commas) {
         List<String> words = new ArrayList<>();
+        char[] chars = text.toCharArray();  // interpreted at start, where each charAt is a few calls
         int start = -1;
-        for (int i = 0; i <= text.length(); i++) {
-            boolean separator = i == text.length() || Character.isWhitespace(text.charAt(i))
-                    || commas && text.charAt(i) == ',';
+        for (int i = 0; i <= chars.length; i++) {
+            char c = i == chars.length ? ' ' : chars[i];
+            boolean separator = c == ' ' || commas && c == ','
+                    || (c <= ' ' || c >= 0x80) && Character.isWhitespace(c);
             if (separator && start >= 0) {
-                words.add(text.substring(start, i));
+                words.add(new String(chars, start, i - start));
                 start = -1;
             } else if (!separator && start < 0) {
                 start = i;

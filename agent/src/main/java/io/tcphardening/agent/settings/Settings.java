@@ -256,11 +256,8 @@ public final class Settings {
     /** Every global setting with the place it came from, for the start-up line; the rules: {@link #describeRules}. */
     public String describe() {
         StringBuilder line = new StringBuilder();
-        Map<String, String> sources = sources();
-        for (Map.Entry<String, String> setting : values().entrySet()) {
-            if (setting.getKey().startsWith("rule")) {
-                continue;  // described by describeRules
-            }
+        Map<String, String> sources = sources(false);
+        for (Map.Entry<String, String> setting : values(false).entrySet()) {
             if (line.length() > 0) {
                 line.append(", ");
             }
@@ -272,6 +269,11 @@ public final class Settings {
 
     /** Every setting's value as {@code agent.properties} writes it ("61s", "unchanged", "stderr"), in documented order. */
     public Map<String, String> values() {
+        return values(true);
+    }
+
+    /** {@code withRules} false: the global settings alone (the rules' are described by {@link #describeRules}). */
+    private Map<String, String> values(boolean withRules) {
         Map<String, String> values = new LinkedHashMap<>();
         for (TcpOption option : TcpOption.ALL) {
             int value = value(option);
@@ -282,7 +284,7 @@ public final class Settings {
         values.put("log.required", Boolean.toString(logRequired));
         values.put("keepalive.jitter", keepaliveJitter + "%");
         values.put("app.values", appValues.key());
-        if (rules.length > 0) {
+        if (withRules && rules.length > 0) {
             values.put("rules", ruleNames());
             for (Rule rule : rules) {
                 for (Map.Entry<String, String[]> given : rule.given().entrySet()) {
@@ -295,6 +297,10 @@ public final class Settings {
 
     /** Where each setting came from ("agent argument", "/etc/app/agent.properties:3", "default", ...). */
     public Map<String, String> sources() {
+        return sources(true);
+    }
+
+    private Map<String, String> sources(boolean withRules) {
         Map<String, String> sources = new LinkedHashMap<>();
         for (TcpOption option : TcpOption.ALL) {
             sources.put(option.key, source(option));
@@ -304,7 +310,7 @@ public final class Settings {
         sources.put("log.required", logRequiredSource);
         sources.put("keepalive.jitter", keepaliveJitterSource);
         sources.put("app.values", appValuesSource);
-        if (rules.length > 0) {
+        if (withRules && rules.length > 0) {
             sources.put("rules", rulesSource);
             for (Rule rule : rules) {
                 for (Map.Entry<String, String[]> given : rule.given().entrySet()) {

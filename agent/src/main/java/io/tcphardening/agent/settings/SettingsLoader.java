@@ -148,21 +148,28 @@ public final class SettingsLoader {
     private static Settings withRules(Settings global, List<Map<String, Entry>> sources) throws ConfigException {
         Entry list = first(RULES, sources.get(0), sources.get(1), sources.get(2), sources.get(3));
         List<String> names = list == null ? List.of() : ruleNames(list);
-        Map<String, Entry> ruleKeys = new LinkedHashMap<>();
+        // each listed rule's settings by suffix ("match", "user_timeout", ...), from the highest source giving each
+        Map<String, Map<String, Entry>> byRule = new HashMap<>();
         for (Map<String, Entry> source : sources) {
             for (Map.Entry<String, Entry> entry : source.entrySet()) {
-                if (entry.getKey().startsWith(RULE_PREFIX) && !ruleKeys.containsKey(entry.getKey())) {
-                    ruleKeys.put(entry.getKey(), entry.getValue());
+                String key = entry.getKey();
+                if (!key.startsWith(RULE_PREFIX)) {
+                    continue;
                 }
-            }
-        }
-        for (Map.Entry<String, Entry> entry : ruleKeys.entrySet()) {
-            String name = ruleName(entry.getKey());
-            if (!names.contains(name)) {
-                throw new ConfigException(entry.getValue().source + ": " + entry.getKey() + " = "
-                        + quote(entry.getValue().value) + " belongs to a rule named " + name + ", which " + RULES
-                        + " does not list" + (list == null ? " (no source sets " + RULES + ")" : " (" + RULES + " = "
-                        + quote(list.value) + " at " + list.source + ")") + "; add it there or remove the key");
+                int dot = key.indexOf('.', RULE_PREFIX.length());  // checkRuleKey let only rule.NAME.SUFFIX in
+                String name = key.substring(RULE_PREFIX.length(), dot);
+                if (!names.contains(name)) {
+                    throw new ConfigException(entry.getValue().source + ": " + key + " = "
+                            + quote(entry.getValue().value) + " belongs to a rule named " + name + ", which " + RULES
+                            + " does not list" + (list == null ? " (no source sets " + RULES + ")" : " (" + RULES
+                            + " = " + quote(list.value) + " at " + list.source + ")") + "; add it there or remove the key");
+                }
+                Map<String, Entry> settings = byRule.get(name);
+                if (settings == null) {
+                    settings = new HashMap<>();
+                    byRule.put(name, settings);
+                }
+                settings.putIfAbsent(key.substring(dot + 1), entry.getValue());
             }
         }
         if (names.isEmpty()) {
@@ -170,7 +177,8 @@ public final class SettingsLoader {
         }
         List<Rule> rules = new ArrayList<>();
         for (String name : names) {
-            Entry match = ruleKeys.get(RULE_PREFIX + name + "." + Rule.MATCH);
+            Map<String, Entry> settings = byRule.get(name);
+            Entry match = settings == null ? null : settings.get(Rule.MATCH);
             if (match == null) {
                 throw new ConfigException(list.source + ": " + RULES + " = " + quote(list.value) + " lists " + name
                         + ", which has no " + RULE_PREFIX + name + "." + Rule.MATCH + "; a rule needs one (for example "
@@ -179,12 +187,12 @@ public final class SettingsLoader {
             int[] named = new int[TcpOption.ALL.length];
             String[] namedSources = new String[TcpOption.ALL.length];
             for (TcpOption option : TcpOption.ALL) {
-                Entry entry = ruleKeys.get(RULE_PREFIX + name + "." + option.key);
+                Entry entry = settings.get(option.key);
                 named[option.ordinal()] = entry == null ? Rule.NOT_NAMED : optionValue(option, entry,
                         RULE_PREFIX + name + "." + option.key);
                 namedSources[option.ordinal()] = entry == null ? null : entry.source;
             }
-            Entry policy = ruleKeys.get(RULE_PREFIX + name + "." + Rule.APP_VALUES);
+            Entry policy = settings.get(Rule.APP_VALUES);
             rules.add(new Rule(name, match(RULE_PREFIX + name + "." + Rule.MATCH, match), match.source, named,
                     namedSources, policy == null ? null : appValues(RULE_PREFIX + name + "." + Rule.APP_VALUES, policy),
                     policy == null ? null : policy.source, global));
@@ -338,22 +346,24 @@ public final class SettingsLoader {
 
     /**
      * The lines of a file, ended by {@code \n}, {@code \r\n} or {@code \r}: not with {@code String.split}, whose
-     * pattern here is compiled at every start that reads a file (~1 ms, interpreted).
+     * pattern here is compiled at every start that reads a file (~1 ms, interpreted). Over a char array: this runs
+     * interpreted, where each {@code charAt} is a few calls.
      */
     static List<String> lines(String text) {
         List<String> lines = new ArrayList<>();
+        char[] chars = text.toCharArray();
         int start = 0;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
+        for (int i = 0; i < chars.length; i++) {
+            char c = chars[i];
             if (c == '\n' || c == '\r') {
-                lines.add(text.substring(start, i));
-                if (c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n') {
+                lines.add(new String(chars, start, i - start));
+                if (c == '\r' && i + 1 < chars.length && chars[i + 1] == '\n') {
                     i++;
                 }
                 start = i + 1;
             }
         }
-        lines.add(text.substring(start));
+        lines.add(new String(chars, start, chars.length - start));
         return lines;
     }
 
@@ -364,12 +374,13 @@ public final class SettingsLoader {
         }
         Map<String, Entry> entries = new LinkedHashMap<>();
         List<String> lines = lines(text);
+        String name = display(file.toString());
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).trim();
             if (line.isEmpty() || line.startsWith("#") || line.startsWith("!")) {
                 continue;
             }
-            String source = display(file.toString()) + ":" + (i + 1);
+            String source = name + ":" + (i + 1);
             int separator = separatorIndex(line);
             if (separator < 0) {
                 throw new ConfigException(source + ": " + quote(line) + " is not key = value");
