@@ -32,6 +32,13 @@ final class NettyChannels {
         {"incubator.channel.uring.IOUringSocketChannel", "io_uring", ""},
     };
 
+    /** The same for the native listeners, whose options every channel they accept inherits from the kernel. */
+    private static final String[][] LISTENERS = {
+        {"channel.epoll.EpollServerSocketChannel", "epoll", ""},
+        {"channel.uring.IoUringServerSocketChannel", "io_uring", ""},
+        {"incubator.channel.uring.IOUringServerSocketChannel", "io_uring", ""},
+    };
+
     /** Set while the agent writes an option through a config setter, which hands the write to the agent's hook. */
     private static final ThreadLocal<Boolean> WRITING = new ThreadLocal<>();
 
@@ -242,7 +249,14 @@ final class NettyChannels {
     private final ClassValue<Type> channelTypes = new ClassValue<Type>() {
         @Override
         protected Type computeValue(Class<?> type) {
-            return resolve(type);
+            return resolve(type, CHANNELS);
+        }
+    };
+
+    private final ClassValue<Type> listenerTypes = new ClassValue<Type>() {
+        @Override
+        protected Type computeValue(Class<?> type) {
+            return resolve(type, LISTENERS);
         }
     };
 
@@ -300,6 +314,11 @@ final class NettyChannels {
         return channelTypes.get(channel.getClass());
     }
 
+    /** The type of a Netty native TCP listener (a server channel), or null for anything else. */
+    Type listenerType(Object channel) {
+        return listenerTypes.get(channel.getClass());
+    }
+
     /** The channel of a {@code DefaultChannelPipeline}, or null if {@code pipeline} is none. */
     Object channelOf(Object pipeline) throws ReflectiveOperationException {
         Method channel = pipelineChannel.get(pipeline.getClass());
@@ -312,9 +331,9 @@ final class NettyChannels {
         return channel == null ? null : channel.get(config);
     }
 
-    private Type resolve(Class<?> type) {
+    private Type resolve(Class<?> type, String[][] channels) {
         for (Class<?> c = type; c != null; c = c.getSuperclass()) {
-            for (String[] channel : CHANNELS) {
+            for (String[] channel : channels) {
                 String name = c.getName();
                 if (name.endsWith("." + channel[0])) {
                     String root = name.substring(0, name.length() - channel[0].length() - 1);

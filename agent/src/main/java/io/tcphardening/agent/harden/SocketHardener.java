@@ -134,10 +134,10 @@ public final class SocketHardener implements AgentState {
     }
 
     /**
-     * A JDK socket got its descriptor, a Netty client channel was initialised by its bootstrap (not connected yet), or
-     * a Netty server's acceptor took an accepted channel (before any of the application's handlers is added to it).
-     * With rules, a socket that will connect waits for {@link #connecting}, where its destination is known; a
-     * listener gets the global settings, which the connections it accepts inherit.
+     * A JDK socket got its descriptor, a Netty client or server channel was initialised by its bootstrap (not
+     * connected or bound yet), or a Netty server's acceptor took an accepted channel (before any of the application's
+     * handlers is added to it). With rules, a socket that will connect waits for {@link #connecting}, where its
+     * destination is known; a listener gets the global settings, which the connections it accepts inherit.
      */
     void created(Object socket) throws Exception {
         Settings current = settings;
@@ -155,20 +155,41 @@ public final class SocketHardener implements AgentState {
         }
         NettyChannels netty = netty();
         NettyChannels.Type channel = netty.type(socket);
-        OpenSocket open = channel == null ? null : netty.open(channel, socket);
+        if (channel == null) {
+            NettyChannels.Type listener = netty.listenerType(socket);
+            OpenSocket open = listener == null ? null : netty.open(listener, socket);
+            if (open != null && !current.defaults().leavesAlone()) {
+                setAll(open, current.defaults(), listener.kind, null);
+            }
+            return;
+        }
+        OpenSocket open = netty.open(channel, socket);
         if (open == null) {
             return;
         }
         Decision decision = current.defaults();
+        boolean accepted = channel.isAccepted(socket);
         if (current.hasRules()) {
-            if (!channel.isAccepted(socket)) {
+            if (!accepted) {
                 return;
             }
             decision = decide(current, true, open);  // not noted: decided again from the same addresses when active
         }
         if (!decision.leavesAlone()) {
-            setAll(open, decision, channel.kind, current.tracksApplicationValues() ? socket : null);
+            setAll(open, decision, channel.kind, current.tracksApplicationValues() ? socket : null,
+                    accepted && inheritsDefaults(current) ? current.defaults() : null);
         }
+    }
+
+    /**
+     * Whether a connection accepted now holds the global settings, inherited from its listener, which the agent's
+     * hooks wrote when it was created: no listener predates the settings ({@link SocketsBefore}), the application's
+     * values on a listener are not kept ({@code app.values=replace}), and the idle time is not to be spread anew.
+     */
+    private boolean inheritsDefaults(Settings current) {
+        Decision defaults = current.defaults();
+        return !before.listenerMayPredate() && defaults.appValues() == AppValues.REPLACE
+                && !(defaults.isSet(TcpOption.KEEPIDLE) && jitterRange(defaults.value(TcpOption.KEEPIDLE)) > 0);
     }
 
     /**
@@ -266,7 +287,7 @@ public final class SocketHardener implements AgentState {
                                    Decision decision) throws Exception {
         SocketsBefore sockets = before;
         if (accepted) {
-            if (sockets.listenerMayPredate() || current.defaults().appValues() != AppValues.REPLACE
+            if (!inheritsDefaults(current)
                     || (decision.isSet(TcpOption.KEEPIDLE) && jitterRange(decision.value(TcpOption.KEEPIDLE)) > 0)) {
                 return false;
             }

@@ -104,6 +104,9 @@ public final class SocketTransformer implements ClassFileTransformer {
      */
     static final Map<String, List<Hook>> NETTY_TARGETS = Map.of(
             "/bootstrap/Bootstrap", List.of(Hook.exit("init", "({n}channel/Channel;)V", "created", 1)),
+            // A server channel, once its bootstrap's options are set and before it is bound: what it accepts
+            // inherits the options written here.
+            "/bootstrap/ServerBootstrap", List.of(Hook.exit("init", "({n}channel/Channel;)V", "created", 1)),
             // An accepted child, at the entry of the acceptor's channelRead: the server's event loop holds it alone,
             // before its child handler is added and before it is registered with (handed to) its own event loop.
             "/bootstrap/ServerBootstrap$ServerBootstrapAcceptor", List.of(Hook.entry("channelRead",
