@@ -116,6 +116,16 @@ final class NettyChannels {
             return parent.invoke(channel) != null;
         }
 
+        /** The server channel that accepted this one, or null for a client channel. */
+        Object parent(Object channel) throws ReflectiveOperationException {
+            return parent.invoke(channel);
+        }
+
+        /** Whether the agent reaches the channel's socket: a listener's options are written only that way. */
+        boolean reachesSocket() {
+            return socket != null;
+        }
+
     }
 
     /**

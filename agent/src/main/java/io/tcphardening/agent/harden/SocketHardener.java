@@ -157,7 +157,8 @@ public final class SocketHardener implements AgentState {
         NettyChannels.Type channel = netty.type(socket);
         if (channel == null) {
             NettyChannels.Type listener = netty.listenerType(socket);
-            OpenSocket open = listener == null ? null : netty.open(listener, socket);
+            // a server channel's config has no keepalive setters: written through its socket, or not at all
+            OpenSocket open = listener == null || !listener.reachesSocket() ? null : netty.open(listener, socket);
             if (open != null && !current.defaults().leavesAlone()) {
                 setAll(open, current.defaults(), listener.kind, null);
             }
@@ -168,7 +169,8 @@ public final class SocketHardener implements AgentState {
             return;
         }
         Decision decision = current.defaults();
-        boolean accepted = channel.isAccepted(socket);
+        Object parent = channel.parent(socket);
+        boolean accepted = parent != null;
         if (current.hasRules()) {
             if (!accepted) {
                 return;
@@ -176,8 +178,10 @@ public final class SocketHardener implements AgentState {
             decision = decide(current, true, open);  // not noted: decided again from the same addresses when active
         }
         if (!decision.leavesAlone()) {
+            NettyChannels.Type listener = accepted ? netty.listenerType(parent) : null;
             setAll(open, decision, channel.kind, current.tracksApplicationValues() ? socket : null,
-                    accepted && inheritsDefaults(current) ? current.defaults() : null);
+                    listener != null && listener.reachesSocket() && inheritsDefaults(current) ? current.defaults()
+                            : null);
         }
     }
 
