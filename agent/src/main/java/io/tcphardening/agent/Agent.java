@@ -135,7 +135,7 @@ public final class Agent {
                     }
                 });
                 Coverage coverage = new Coverage("tcp-hardening-agent " + AgentVersion.version() + " active on JDK "
-                        + System.getProperty("java.runtime.version") + ": " + settings.describeAll());
+                        + System.getProperty("java.runtime.version") + ": ", settings);
                 log.info(coverage);
                 log.warn(coverage.uncovered());
                 if (live) {

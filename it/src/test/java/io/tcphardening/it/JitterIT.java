@@ -82,7 +82,8 @@ class JitterIT {
                         String first = app.awaitLine(l -> l.equals("READY") || l.startsWith("SKIP "),
                                 Duration.ofSeconds(60));
                         if (first.startsWith("SKIP ")) {
-                            System.out.println("[jitter] Netty " + transport + " on " + jdk.name() + " skipped: " + first);
+                            System.out.println("[jitter] Netty " + transport + " on " + jdk.name() + " skipped: "
+                                    + first);
                             Assumptions.abort(first);
                         }
                         List<KernelSocket> established = KernelProbe.read(app.pid()).stream()

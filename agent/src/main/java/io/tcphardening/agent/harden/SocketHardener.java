@@ -247,10 +247,8 @@ public final class SocketHardener implements AgentState {
                 return;  // a non-blocking connect still pending: confirmed when it finishes
             }
             // decided from the addresses the JDK recorded: the destination given to connect, or the accepted peer
-            Decision decision = current.hasRules() ? decide(current, jdkSocket, socket, accepted) : current.defaults();
-            if (accepted && current.hasRules() && decision != decide(current, jdkSocket, socket, false)) {
-                notes.decided(socket, decision);  // a later write of the application's could not tell its direction
-            }
+            Decision decision = !current.hasRules() ? current.defaults()
+                    : accepted ? decideAccepted(current, jdkSocket, socket) : decide(current, jdkSocket, socket, false);
             if (!logging && !events.wanted() && writtenByHooks(jdkSocket, socket, accepted, current, decision)) {
                 return;
             }
@@ -333,6 +331,23 @@ public final class SocketHardener implements AgentState {
     private Decision decisionOf(Settings current, NettyChannels.Type type, Object channel) throws Exception {
         OpenSocket open = type == null ? null : netty().open(type, channel);
         return open == null || open.remote() == null ? null : decide(current, type.isAccepted(channel), open);
+    }
+
+    /**
+     * The decision for an accepted JDK connection. Noted if a connect to the same peer would be decided otherwise: a
+     * later write of the application's could not tell the connection's direction ({@link #decisionOf}). The peer's
+     * address from accept carries no host name, so neither decision sees one.
+     */
+    private Decision decideAccepted(Settings current, JdkSocketAccess jdkSocket, Object socket) {
+        InetAddress peer = jdkSocket.peerAddress(socket);
+        byte[] remote = peer == null || !current.rulesUseRemote() ? null : Match.bytes(peer);
+        int peerPort = jdkSocket.peerPort(socket);
+        Decision decision = current.decide(true, remote, peerPort,
+                current.rulesUseLocalPort() ? jdkSocket.localPort(socket) : -1, null);
+        if (peer != null && decision != current.decide(false, remote, peerPort, -1, null)) {
+            notes.decided(socket, decision);
+        }
+        return decision;
     }
 
     /** The decision for a JDK connection from the addresses the JDK recorded; the host name only of a connect. */
@@ -455,7 +470,8 @@ public final class SocketHardener implements AgentState {
         if (tracking) {
             notes.applicationWrote(key, option, applicationValue);
             if (current.hasRules() && !listener) {
-                decision = jdkSocket != null ? decisionOf(current, jdkSocket, socket) : decisionOf(current, type, channel);
+                decision = jdkSocket != null ? decisionOf(current, jdkSocket, socket)
+                        : decisionOf(current, type, channel);
                 if (decision == null) {
                     return value;  // decided when it connects, with this value in view
                 }

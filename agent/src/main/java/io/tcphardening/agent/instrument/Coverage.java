@@ -1,6 +1,7 @@
 package io.tcphardening.agent.instrument;
 
 import io.tcphardening.agent.observe.HardeningLog;
+import io.tcphardening.agent.settings.Settings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -35,20 +36,25 @@ public final class Coverage implements HardeningLog.Line {
     };
 
     private final String prefix;
+    private final Settings settings;
     private final List<String> covered = new ArrayList<>();
     private final List<String> without = new ArrayList<>();
     private final List<String> uncovered = new ArrayList<>();
     private boolean looked;
 
-    /** The start line: {@code prefix}, then what is covered. */
-    public Coverage(String prefix) {
+    /**
+     * The start line: {@code prefix}, the settings with their sources, then what is covered. The settings are
+     * described here, on the log thread: with rules that is a few milliseconds of a cold JVM, off its start path.
+     */
+    public Coverage(String prefix, Settings settings) {
         this.prefix = prefix;
+        this.settings = settings;
     }
 
     @Override
     public String text() {
         look();
-        StringBuilder text = new StringBuilder(prefix).append("; covers ");
+        StringBuilder text = new StringBuilder(prefix).append(settings.describeAll()).append("; covers ");
         for (int i = 0; i < covered.size(); i++) {
             text.append(i == 0 ? "" : i == covered.size() - 1 ? " and " : ", ").append(covered.get(i));
         }

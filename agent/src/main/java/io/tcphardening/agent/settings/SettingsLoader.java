@@ -162,7 +162,8 @@ public final class SettingsLoader {
                     throw new ConfigException(entry.getValue().source + ": " + key + " = "
                             + quote(entry.getValue().value) + " belongs to a rule named " + name + ", which " + RULES
                             + " does not list" + (list == null ? " (no source sets " + RULES + ")" : " (" + RULES
-                            + " = " + quote(list.value) + " at " + list.source + ")") + "; add it there or remove the key");
+                            + " = " + quote(list.value) + " at " + list.source + ")")
+                            + "; add it there or remove the key");
                 }
                 Map<String, Entry> settings = byRule.get(name);
                 if (settings == null) {

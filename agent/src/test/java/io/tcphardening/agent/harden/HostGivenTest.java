@@ -17,7 +17,8 @@ class HostGivenTest {
     void aNameGivenByTheApplicationIsSeen() throws UnknownHostException {
         assertEquals("db1.example", SocketHardener.hostGiven(InetAddress.getByAddress("db1.example", V4)));
         assertEquals("1password.example", SocketHardener.hostGiven(InetAddress.getByAddress("1password.example", V6)));
-        assertEquals("Search-2.Example.COM", SocketHardener.hostGiven(InetAddress.getByAddress("Search-2.Example.COM", V4)));
+        assertEquals("Search-2.Example.COM",
+                SocketHardener.hostGiven(InetAddress.getByAddress("Search-2.Example.COM", V4)));
     }
 
     @Test
