@@ -113,7 +113,7 @@ final class NettyChannels {
         }
 
         boolean isAccepted(Object channel) throws ReflectiveOperationException {
-            return parent.invoke(channel) != null;
+            return parent(channel) != null;
         }
 
         /** The server channel that accepted this one, or null for a client channel. */
@@ -169,10 +169,11 @@ final class NettyChannels {
     }
 
     /**
-     * The options of a native channel, through its config; null if the config is not of a known kind, or if the
-     * channel is closed: Netty's native calls take the descriptor's number even after its close, and by then the
-     * number may be another file's (a handler that closes the channel in {@code channelActive}, and a listener of its
-     * close future that opens a file, both run before the agent's hook at the end of {@code fireChannelActive}).
+     * The options of a native channel, through its socket (or its config where this Netty hides the socket); null if
+     * the config is not of a known kind, or if the channel is closed: Netty's native calls take the descriptor's
+     * number even after its close, and by then the number may be another file's (a handler that closes the channel
+     * in {@code channelActive}, and a listener of its close future that opens a file, both run before the agent's
+     * hook at the end of {@code fireChannelActive}).
      * The hardening steps run on the channel's event loop, where Netty closes it, or before the channel is registered:
      * it cannot close between this check and their calls. (With SO_LINGER set, Netty closes the descriptor on another
      * executor; that window is Netty's own, for the application's calls alike.)

@@ -247,8 +247,8 @@ public final class SocketHardener implements AgentState {
                 return;  // a non-blocking connect still pending: confirmed when it finishes
             }
             // decided from the addresses the JDK recorded: the destination given to connect, or the accepted peer
-            Decision decision = !current.hasRules() ? current.defaults()
-                    : accepted ? decideAccepted(current, jdkSocket, socket) : decide(current, jdkSocket, socket, false);
+            Decision decision = !current.hasRules() ? current.defaults() : accepted
+                    ? decideAccepted(current, jdkSocket, socket) : decideConnected(current, jdkSocket, socket);
             if (!logging && !events.wanted() && writtenByHooks(jdkSocket, socket, accepted, current, decision)) {
                 return;
             }
@@ -324,7 +324,7 @@ public final class SocketHardener implements AgentState {
         if (noted != null) {
             return noted;
         }
-        return jdkSocket.peerAddress(socket) == null ? null : decide(current, jdkSocket, socket, false);
+        return jdkSocket.peerAddress(socket) == null ? null : decideConnected(current, jdkSocket, socket);
     }
 
     /** The decision for a Netty channel at a write of the application's, or null before it connects. */
@@ -350,15 +350,14 @@ public final class SocketHardener implements AgentState {
         return decision;
     }
 
-    /** The decision for a JDK connection from the addresses the JDK recorded; the host name only of a connect. */
-    private static Decision decide(Settings current, JdkSocketAccess jdkSocket, Object socket, boolean accepted) {
+    /**
+     * The decision for a JDK connection as a connect, from the destination the JDK recorded and the host name given
+     * with it (an accepted one: {@link #decideAccepted}).
+     */
+    private static Decision decideConnected(Settings current, JdkSocketAccess jdkSocket, Object socket) {
         InetAddress peer = jdkSocket.peerAddress(socket);
-        if (!accepted) {
-            Decision decision = peer == null ? null : decide(current, peer, jdkSocket.peerPort(socket));
-            return decision == null ? current.defaults() : decision;
-        }
-        return current.decide(true, peer == null || !current.rulesUseRemote() ? null : Match.bytes(peer),
-                jdkSocket.peerPort(socket), current.rulesUseLocalPort() ? jdkSocket.localPort(socket) : -1, null);
+        Decision decision = peer == null ? null : decide(current, peer, jdkSocket.peerPort(socket));
+        return decision == null ? current.defaults() : decision;
     }
 
     /**
