@@ -156,8 +156,7 @@ public final class SettingsLoader {
                 if (!key.startsWith(RULE_PREFIX)) {
                     continue;
                 }
-                int dot = key.indexOf('.', RULE_PREFIX.length());  // checkRuleKey let only rule.NAME.SUFFIX in
-                String name = key.substring(RULE_PREFIX.length(), dot);
+                String name = ruleName(key);
                 if (!names.contains(name)) {
                     throw new ConfigException(entry.getValue().source + ": " + key + " = "
                             + quote(entry.getValue().value) + " belongs to a rule named " + name + ", which " + RULES
@@ -170,7 +169,7 @@ public final class SettingsLoader {
                     settings = new HashMap<>();
                     byRule.put(name, settings);
                 }
-                settings.putIfAbsent(key.substring(dot + 1), entry.getValue());
+                settings.putIfAbsent(ruleSuffix(key), entry.getValue());
             }
         }
         if (names.isEmpty()) {
@@ -464,6 +463,11 @@ public final class SettingsLoader {
         return rest.substring(0, rest.indexOf('.'));
     }
 
+    /** The SUFFIX of {@code rule.NAME.SUFFIX} ("match", "user_timeout", ...), a key {@link #checkRuleKey} accepted. */
+    private static String ruleSuffix(String key) {
+        return key.substring(key.indexOf('.', RULE_PREFIX.length()) + 1);
+    }
+
     private static String suggestion(String key, boolean configAllowed, boolean asEnvironment) {
         List<String> candidates = new ArrayList<>(KEYS);
         if (configAllowed) {
@@ -532,7 +536,7 @@ public final class SettingsLoader {
         } else if (key.startsWith(RULE_PREFIX) && key.endsWith("." + Rule.MATCH)) {
             match(key, entry);
         } else if (key.startsWith(RULE_PREFIX)) {
-            String suffix = key.substring(RULE_PREFIX.length() + ruleName(key).length() + 1);
+            String suffix = ruleSuffix(key);
             for (TcpOption option : TcpOption.ALL) {
                 if (option.key.equals(suffix)) {
                     optionValue(option, entry, key);
