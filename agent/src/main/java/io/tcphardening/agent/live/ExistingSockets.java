@@ -12,7 +12,6 @@ import java.lang.invoke.MethodType;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -174,34 +173,13 @@ public final class ExistingSockets {
         retry.start();
     }
 
-    /**
-     * This process's TCP sockets by inode: whether each is in a probe cycle or retransmitting, the columns
-     * {@code timeout} (icsk_probes_out, decimal) and {@code retrnsmt} (icsk_retransmits, hex) of {@code
-     * /proc/self/net/tcp} and {@code tcp6}; null if they cannot be read (then every socket is tried as before).
-     */
+    /** {@link ProcTcpSockets#probingOrRetransmitting}; null if it cannot be read (every socket is tried). */
     private static Map<Long, Boolean> inCycle() {
-        Map<Long, Boolean> sockets = new HashMap<>();
         try {
-            for (String table : new String[] {"/proc/self/net/tcp", "/proc/self/net/tcp6"}) {
-                List<String> lines;
-                try {
-                    lines = Files.readAllLines(Paths.get(table));
-                } catch (java.nio.file.NoSuchFileException e) {
-                    continue;  // no IPv6
-                }
-                for (int i = 1; i < lines.size(); i++) {
-                    // sl local remote st tx:rx tr:when retrnsmt uid timeout inode ...
-                    String[] f = lines.get(i).trim().split("\\s+");
-                    if (f.length > 9) {
-                        sockets.put(Long.parseLong(f[9]),
-                                Integer.parseInt(f[8]) != 0 || Long.parseLong(f[6], 16) != 0);
-                    }
-                }
-            }
+            return ProcTcpSockets.probingOrRetransmitting();
         } catch (IOException | RuntimeException e) {
             return null;
         }
-        return sockets;
     }
 
     /**

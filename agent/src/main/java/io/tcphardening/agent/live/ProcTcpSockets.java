@@ -63,9 +63,7 @@ public final class ProcTcpSockets {
     /** The TCP sockets of process {@code pid}, ordered by descriptor number. */
     public static List<Entry> of(long pid) throws IOException {
         Path proc = Paths.get("/proc", Long.toString(pid));
-        Map<Long, String[]> tcp = new HashMap<>();
-        readTable(proc.resolve("net/tcp"), tcp);
-        readTable(proc.resolve("net/tcp6"), tcp);
+        Map<Long, String[]> tcp = tables(proc);
         List<Entry> sockets = new ArrayList<>();
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
             for (Path fd : fds) {
@@ -88,6 +86,27 @@ public final class ProcTcpSockets {
         }
         sockets.sort((a, b) -> Integer.compare(a.fd, b.fd));
         return sockets;
+    }
+
+    /**
+     * Whether each TCP socket of this process, by inode, is in a keepalive probe cycle or retransmitting: the columns
+     * {@code timeout} (icsk_probes_out, decimal) and {@code retrnsmt} (icsk_retransmits, hex).
+     */
+    public static Map<Long, Boolean> probingOrRetransmitting() throws IOException {
+        Map<Long, Boolean> sockets = new HashMap<>();
+        for (Map.Entry<Long, String[]> row : tables(Paths.get("/proc/self")).entrySet()) {
+            String[] f = row.getValue();
+            sockets.put(row.getKey(), Integer.parseInt(f[8]) != 0 || Long.parseLong(f[6], 16) != 0);
+        }
+        return sockets;
+    }
+
+    /** The rows of {@code net/tcp} and {@code tcp6} under {@code proc}, by inode. */
+    private static Map<Long, String[]> tables(Path proc) throws IOException {
+        Map<Long, String[]> tcp = new HashMap<>();
+        readTable(proc.resolve("net/tcp"), tcp);
+        readTable(proc.resolve("net/tcp6"), tcp);
+        return tcp;
     }
 
     /** Rows by inode; columns: sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ... */

@@ -3,9 +3,12 @@ package io.tcphardening.agent.live;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The {@code /proc/net/tcp} decoding, against literal rows and against this JVM's own sockets. */
@@ -29,6 +32,26 @@ class ProcTcpSocketsTest {
             assertTrue(sockets.stream().anyMatch(s -> s.listening() && s.remote == null
                     && s.local.equals(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()))),
                     "listener on " + server.getLocalPort() + " among " + sockets.size() + " sockets");
+        }
+    }
+
+    /** An idle loopback connection, both ends: listed, neither probing nor retransmitting. */
+    @Test
+    void anIdleConnectionIsNeitherProbingNorRetransmitting() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+             Socket accepted = server.accept()) {
+            List<ProcTcpSockets.Entry> sockets = ProcTcpSockets.of(ProcessHandle.current().pid());
+            Map<Long, Boolean> busy = ProcTcpSockets.probingOrRetransmitting();
+            int ends = 0;
+            for (ProcTcpSockets.Entry socket : sockets) {
+                if (socket.remote != null && (socket.local.getPort() == client.getLocalPort()
+                        || socket.remote.getPort() == client.getLocalPort())) {
+                    assertFalse(busy.get(socket.inode), "idle end " + ProcTcpSockets.format(socket.local));
+                    ends++;
+                }
+            }
+            assertEquals(2, ends, "both ends of the connection listed among " + sockets.size() + " sockets");
         }
     }
 }
