@@ -1,6 +1,5 @@
 package io.tcphardening.agent.settings;
 
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -433,48 +432,121 @@ public final class Match {
         }
     }
 
-    /** The bytes of an IPv4 or IPv6 literal, or null if it is none. */
+    /**
+     * The bytes of an IPv4 or IPv6 literal, or null if it is none: 4 for IPv4, 16 for any IPv6 text (an IPv4-mapped
+     * one too: the caller decides what it matches). Parsed here, character by character, rather than by
+     * {@code InetAddress}: rules are parsed on the JVM's start path, interpreted, where the JDK's parser cost a third
+     * of the time of ten rules. Never a name, never a zone id, never a look-up.
+     */
     static byte[] literal(String text) {
         if (text.isEmpty() || text.length() > 45) {
             return null;
         }
-        if (text.indexOf(':') < 0) {
-            String[] parts = text.split("\\.", -1);
-            if (parts.length != 4) {
-                return null;
-            }
-            byte[] bytes = new byte[4];
-            for (int i = 0; i < 4; i++) {
-                String part = parts[i];
-                if (part.isEmpty() || part.length() > 3 || !allDigits(part)
-                        || Integer.parseInt(part) > 255) {
-                    return null;
-                }
-                bytes[i] = (byte) Integer.parseInt(part);
-            }
-            return bytes;
-        }
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.')) {
-                return null;  // no zone ids, no names
-            }
-        }
-        try {
-            // in brackets the JDK parses an IPv6 literal or fails; it never looks a bracketed text up
-            InetAddress address = InetAddress.getByName("[" + text + "]");
-            return address instanceof Inet6Address ? address.getAddress() : mappedFrom(address.getAddress());
-        } catch (UnknownHostException e) {
-            return null;
-        }
+        return text.indexOf(':') < 0 ? ipv4(text) : ipv6(text);
     }
 
-    /** The JDK turns ::ffff:a.b.c.d into an IPv4 address; as written, it was IPv6. */
-    private static byte[] mappedFrom(byte[] v4) {
+    /** Dotted decimal, four parts of one to three digits, each at most 255. */
+    private static byte[] ipv4(String text) {
+        byte[] bytes = new byte[4];
+        int part = 0;
+        int value = 0;
+        int digits = 0;
+        for (int i = 0; i <= text.length(); i++) {
+            char c = i == text.length() ? '.' : text.charAt(i);
+            if (c == '.') {
+                if (digits == 0 || part == 4) {
+                    return null;
+                }
+                bytes[part++] = (byte) value;
+                value = 0;
+                digits = 0;
+            } else if (c >= '0' && c <= '9' && digits < 3) {
+                value = value * 10 + (c - '0');
+                digits++;
+                if (value > 255) {
+                    return null;
+                }
+            } else {
+                return null;
+            }
+        }
+        return part == 4 ? bytes : null;
+    }
+
+    /**
+     * RFC 4291 section 2.2: eight groups of hex digits (up to 0xffff) separated by colons, one {@code ::} standing
+     * for one or more groups of zeros, the last two groups optionally written as a dotted IPv4 address.
+     */
+    private static byte[] ipv6(String text) {
         byte[] bytes = new byte[16];
-        bytes[10] = (byte) 0xff;
-        bytes[11] = (byte) 0xff;
-        System.arraycopy(v4, 0, bytes, 12, 4);
+        int n = text.length();
+        int out = 0;     // bytes written
+        int gap = -1;    // where "::" stands, in bytes written before it
+        int i = 0;
+        if (text.charAt(0) == ':') {
+            if (n < 2 || text.charAt(1) != ':') {
+                return null;
+            }
+            gap = 0;
+            i = 2;
+        }
+        while (i < n) {
+            if (out == 16) {
+                return null;
+            }
+            int start = i;
+            int value = 0;
+            for (int digit; i < n && (digit = hex(text.charAt(i))) >= 0; i++) {
+                value = value * 16 + digit;
+                if (value > 0xffff) {  // as the JDK reads it: leading zeros beyond four digits are still zeros
+                    return null;
+                }
+            }
+            if (i < n && text.charAt(i) == '.') {  // the dotted IPv4 tail: what is left must be it, whole
+                byte[] v4 = out <= 12 ? ipv4(text.substring(start)) : null;
+                if (v4 == null) {
+                    return null;
+                }
+                System.arraycopy(v4, 0, bytes, out, 4);
+                out += 4;
+                break;
+            }
+            if (i == start) {
+                return null;
+            }
+            bytes[out++] = (byte) (value >> 8);
+            bytes[out++] = (byte) value;
+            if (i == n) {
+                break;
+            }
+            if (text.charAt(i) != ':' || ++i == n) {  // another character, or a trailing ':'
+                return null;
+            }
+            if (text.charAt(i) == ':') {
+                if (gap >= 0) {
+                    return null;
+                }
+                gap = out;
+                i++;
+            }
+        }
+        if (gap < 0) {
+            return out == 16 ? bytes : null;
+        }
+        if (out == 16) {
+            return null;  // "::" stands for at least one group
+        }
+        int after = out - gap;
+        System.arraycopy(bytes, gap, bytes, 16 - after, after);
+        for (int b = gap; b < 16 - after; b++) {
+            bytes[b] = 0;
+        }
         return bytes;
+    }
+
+    /** ASCII hex digits only: {@code Character.digit} takes other scripts' digits too. */
+    private static int hex(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                : -1;
     }
 }
