@@ -92,6 +92,37 @@ class JarAndLoadingIT {
         });
     }
 
+    /**
+     * Reading a configuration file must load no JDK socket class before the agent's hooks are registered: on JDK 25,
+     * {@code Files.readAllBytes} did (through {@code sun.nio.ch.Streams}), so every start with a file retransformed
+     * {@code SocketChannelImpl} (~15 ms of the start) and listed {@code /proc/self/fd} as if sockets predated the
+     * agent. The JVM's own class-loading log says whether a class was redefined.
+     */
+    @TestFactory
+    List<DynamicTest> aConfigurationFileLoadsNoSocketClassBeforeTheHooks() {
+        return PerJdk.tests(jdk -> {
+            Path dir = Files.createDirectories(temp.resolve(jdk.name().replaceAll("[^A-Za-z0-9.-]", "_")));
+            Path config = Files.writeString(dir.resolve("agent.properties"), "keepalive.idle = 45s\n");
+            Path classLog = dir.resolve("classes.log");
+            ForkedJvm jvm = ForkedJvm.on(jdk).classpath(AgentJar.testClasses())
+                    .jvmArg("-Xlog:class+load=info:file=" + classLog)
+                    .javaagent(AgentJar.path(), "config=" + config + ",log.level=info")
+                    .mainClass(JdkConnectionsApp.class.getName()).args("socket-channel-blocking");
+            try (ForkedJvm.Running running = jvm.start()) {
+                running.awaitLine("READY"::equals, Duration.ofSeconds(30));
+                running.sendLine("done");
+                assertEquals(0, running.waitFor(Duration.ofSeconds(30)), running.describe());
+                assertTrue(running.stderr().contains("keepalive.idle=45s (" + config), running.describe());
+            }
+            List<String> loaded = Files.readAllLines(classLog);
+            assertTrue(loaded.stream().anyMatch(l -> l.contains(" sun.nio.ch.SocketChannelImpl source:")),
+                    "the application's channel class was loaded");
+            List<String> redefined = loaded.stream().filter(l -> l.contains("__VM_RedefineClasses__"))
+                    .collect(java.util.stream.Collectors.toList());
+            assertTrue(redefined.isEmpty(), "classes retransformed at the start: " + redefined);
+        });
+    }
+
     private Path earlyAgentJar() throws IOException {
         Path jar = temp.resolve("early-agent.jar");
         if (Files.exists(jar)) {

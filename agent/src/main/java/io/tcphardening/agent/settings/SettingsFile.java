@@ -1,5 +1,7 @@
 package io.tcphardening.agent.settings;
 
+import java.io.FileInputStream;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -52,7 +54,15 @@ final class SettingsFile {
             if (Files.size(file) > MAX_FILE_BYTES) {
                 throw new ConfigException(name + " is larger than " + MAX_FILE_BYTES / 1024 + " KiB: not a settings file");
             }
-            byte[] bytes = Files.readAllBytes(file);
+            // A FileInputStream, not Files.readAllBytes: from JDK 21 or so that reads through sun.nio.ch.Streams, which
+            // loads SocketChannelImpl before the agent's transformer is registered; the class then had to be
+            // retransformed (~10 ms of a JDK 25 start) and the agent to assume that sockets predated it.
+            byte[] bytes;
+            try (FileInputStream in = new FileInputStream(file.toFile())) {
+                bytes = in.readAllBytes();
+            } catch (FileNotFoundException e) {  // what FileInputStream throws for a file it may not read
+                throw Files.isReadable(file) ? e : new AccessDeniedException(file.toString());
+            }
             if (isAscii(bytes)) {  // the usual file: the strict decoder below costs a few us a line, interpreted
                 return new String(bytes, StandardCharsets.US_ASCII);
             }
