@@ -463,15 +463,9 @@ class RulesIT {
             int remote = Integer.parseInt(end[4]);
             List<KernelSocket> found = kernel.stream().filter(s -> s.localPort == local && s.remotePort == remote)
                     .collect(Collectors.toList());
-            if (found.size() > 1) {
-                // an IPv4 and an IPv6 connection may share both port numbers (two listeners of one port, and each
-                // family has its own ephemeral ports): the destination's family tells them apart
-                boolean v6 = conn.spec.contains(":::1") || conn.spec.contains("/::1");
-                boolean v4 = conn.spec.contains("127.0.0.1");
-                if (v6 != v4) {
-                    found = found.stream().filter(s -> s.remote.startsWith("[::1]") == v6)
-                            .collect(Collectors.toList());
-                }
+            Boolean v6 = isIpv6(conn);
+            if (found.size() > 1 && v6 != null) {
+                found = found.stream().filter(s -> s.remote.startsWith("[::1]") == v6).collect(Collectors.toList());
             }
             if (found.size() != 1) {
                 throw new AssertionError(found.size() + " kernel sockets for " + String.join(" ", end) + ": " + found
@@ -517,6 +511,17 @@ class RulesIT {
         }
 
         /** The agent's log line for one end of a connection, found by its ports, contains {@code text}. */
+        /**
+         * Whether the connection goes to ::1 (true) or 127.0.0.1 (false), or null if its destination is a name. An
+         * IPv4 and an IPv6 connection may share both port numbers (two listeners of one port, and each family has its
+         * own ephemeral ports): the destination's family tells them apart.
+         */
+        private Boolean isIpv6(Conn conn) {
+            boolean v6 = conn.spec.contains(":::1") || conn.spec.contains("/::1");
+            boolean v4 = conn.spec.contains("127.0.0.1");
+            return v6 == v4 ? null : v6;
+        }
+
         void assertLogLine(Conn conn, boolean accepted, String text) {
             String[] end = end(conn, accepted);
             String local = ":" + end[3] + " ";
@@ -524,6 +529,10 @@ class RulesIT {
             String direction = accepted ? " accept " : " connect ";
             List<String> lines = stderr.lines().filter(l -> l.contains(direction) && l.contains(local)
                     && l.contains(remote)).collect(Collectors.toList());
+            Boolean v6 = isIpv6(conn);
+            if (lines.size() > 1 && v6 != null) {  // the agent writes ::1 in full, in brackets
+                lines = lines.stream().filter(l -> l.contains("[0:0:0:0:0:0:0:1]:") == v6).collect(Collectors.toList());
+            }
             assertEquals(1, lines.size(), "one log line for " + conn.id + (accepted ? " accepted" : " client") + ": "
                     + lines + "\n" + describe());
             assertTrue(lines.get(0).contains(text), lines.get(0) + " should contain '" + text + "'");
